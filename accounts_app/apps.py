@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AccountsAppConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "accounts_app"
+    verbose_name = "Accounts, seats and teams"

@@ -1,0 +1,19 @@
+"""The Celery application: workers run tasks, beat ticks the scheduler.
+
+Periodic tasks are declared here in code; django-celery-beat's
+DatabaseScheduler copies them into its tables when beat starts, and the
+`install_periodic_tasks` command (run by `migrate`) does so ahead of time.
+"""
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("nudge")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {}

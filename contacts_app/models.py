@@ -1,0 +1,223 @@
+"""CRM records: contacts and what they are associated with, lists, the blocklist."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=255)
+    domain = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    properties = models.JSONField(default=dict, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="companies"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "companies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    class LifecycleStage(models.TextChoices):
+        SUBSCRIBER = "subscriber", "Subscriber"
+        LEAD = "lead", "Lead"
+        MQL = "marketingqualifiedlead", "Marketing qualified lead"
+        SQL = "salesqualifiedlead", "Sales qualified lead"
+        OPPORTUNITY = "opportunity", "Opportunity"
+        CUSTOMER = "customer", "Customer"
+        EVANGELIST = "evangelist", "Evangelist"
+        OTHER = "other", "Other"
+
+    # Stored lower-cased by the services; blank means "no email address".
+    email = models.EmailField(max_length=254, blank=True, default="")
+    first_name = models.CharField(max_length=150, blank=True, default="")
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    job_title = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=50, blank=True, default="")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_contacts"
+    )
+    lifecycle_stage = models.CharField(max_length=32, choices=LifecycleStage.choices, blank=True, default="")
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    properties = models.JSONField(default=dict, blank=True)
+    # Email standing: any of these keeps the contact out of sequences.
+    email_bounced = models.BooleanField(default=False)
+    bounce_reason = models.CharField(max_length=500, blank=True, default="")
+    unsubscribed = models.BooleanField(default=False)
+    unsubscribed_sales = models.BooleanField(default=False)
+    marked_spam = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="contact_email_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="contact_owner_idx"),
+            models.Index(fields=["lifecycle_stage"], name="contact_stage_idx"),
+            models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or f"Contact {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def email_domain(self) -> str:
+        return self.email.rpartition("@")[2].lower() if "@" in self.email else ""
+
+
+class Deal(models.Model):
+    name = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    stage = models.CharField(max_length=64, blank=True, default="")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
+    contacts = models.ManyToManyField(Contact, related_name="deals", blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    subject = models.CharField(max_length=255)
+    status = models.CharField(max_length=64, blank=True, default="new")
+    contacts = models.ManyToManyField(Contact, related_name="tickets", blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class ObjectSchema(models.Model):
+    """An admin-defined custom object type: `properties` is `[{"name", "type"}]`."""
+
+    class PropertyType(models.TextChoices):
+        STRING = "string", "Text"
+        NUMBER = "number", "Number"
+        BOOLEAN = "boolean", "Yes/no"
+        DATE = "date", "Date"
+        DATETIME = "datetime", "Date and time"
+        ENUMERATION = "enumeration", "Choice"
+
+    name = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=120)
+    properties = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def property_types(self) -> dict[str, str]:
+        return {prop["name"]: prop["type"] for prop in self.properties}
+
+
+class CustomObject(models.Model):
+    schema = models.ForeignKey(ObjectSchema, on_delete=models.CASCADE, related_name="records")
+    properties = models.JSONField(default=dict, blank=True)
+    contacts = models.ManyToManyField(Contact, related_name="custom_objects", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        label = self.properties.get("name") if isinstance(self.properties, dict) else None
+        return f"{self.schema.label} {label or self.pk}"
+
+
+class ContactList(models.Model):
+    class Kind(models.TextChoices):
+        STATIC = "static", "Static"
+        ACTIVE = "active", "Active"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # Active lists: a saved filter `[{"field", "operator", "value"}]`, evaluated on read.
+    filters = models.JSONField(default=list, blank=True)
+    members = models.ManyToManyField(Contact, through="ListMembership", related_name="static_lists", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact_lists"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=["static", "active"]), name="list_kind_valid")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListMembership(models.Model):
+    """A contact's place on a static list."""
+
+    contact_list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="list_memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact_list", "contact"], name="list_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} in {self.contact_list}"
+
+
+class BlockedEntry(models.Model):
+    """A blocked address (`ann@example.com`) or a whole domain (`example.com`)."""
+
+    value = models.CharField(max_length=254, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["value"]
+        verbose_name = "blocklist entry"
+        verbose_name_plural = "blocklist"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_domain(self) -> bool:
+        return "@" not in self.value

@@ -1,0 +1,187 @@
+"""Connected mailboxes, the messages sent from them and the mail read back."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from mailboxes_app.crypto import EncryptedTextField
+
+
+class Security(models.TextChoices):
+    NONE = "none", "None"
+    STARTTLS = "starttls", "STARTTLS"
+    SSL = "ssl", "SSL/TLS"
+
+
+class Mailbox(models.Model):
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes")
+    email = models.EmailField(max_length=254)
+    display_name = models.CharField(max_length=200, blank=True, default="")
+    is_primary = models.BooleanField(default=False)
+    smtp_host = models.CharField(max_length=255)
+    smtp_port = models.PositiveIntegerField(default=587)
+    smtp_security = models.CharField(max_length=8, choices=Security.choices, default=Security.STARTTLS)
+    smtp_username = models.CharField(max_length=255, blank=True, default="")
+    smtp_password = EncryptedTextField(blank=True, default="")
+    imap_host = models.CharField(max_length=255, blank=True, default="")
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(max_length=8, choices=Security.choices, default=Security.SSL)
+    imap_username = models.CharField(max_length=255, blank=True, default="")
+    imap_password = EncryptedTextField(blank=True, default="")
+    # A cap lower than the sender's seat limit (sequence emails per rolling 24 h).
+    daily_limit = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DISCONNECTED)
+    status_detail = models.CharField(max_length=500, blank=True, default="")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    signature_html = models.TextField(blank=True, default="")
+    # Inbox sync bookkeeping (per-folder positions live in MailboxFolderState).
+    next_sync_at = models.DateTimeField(null=True, blank=True)
+    sync_failures = models.PositiveIntegerField(default=0)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "mailboxes"
+        ordering = ["owner_id", "-is_primary", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "email"], name="mailbox_owner_email_unique"),
+            models.UniqueConstraint(fields=["owner"], condition=Q(is_primary=True), name="mailbox_one_primary"),
+            models.CheckConstraint(condition=Q(status__in=["connected", "disconnected"]), name="mailbox_status_valid"),
+        ]
+        indexes = [
+            # Consumer: the inbox-sync tick, which picks connected mailboxes that are due.
+            models.Index(fields=["next_sync_at"], condition=Q(status="connected"), name="mailbox_sync_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} <{self.email}>" if self.display_name else self.email
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+
+class MailboxFolderState(models.Model):
+    """How far inbox sync has read one IMAP folder (committed after its messages are handled)."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folder_states")
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mailbox", "folder"], name="folder_state_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox} {self.folder} @ {self.uidvalidity}/{self.last_uid}"
+
+
+class OutboundMessage(models.Model):
+    """The one email of one enrollment step, from creation to the SMTP server's answer.
+
+    Created in the transaction that advances the enrollment to an email step;
+    a sender claims it with a lease before talking SMTP. `unknown` means a
+    worker died after handing it over and before recording the answer: it is
+    never resent automatically.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        RETRY = "retry", "Waiting to retry"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown"
+        CANCELLED = "cancelled", "Cancelled"
+
+    enrollment = models.ForeignKey("sequences_app.Enrollment", on_delete=models.CASCADE, related_name="messages")
+    step_order = models.PositiveSmallIntegerField()
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="outbound_messages")
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    message_id = models.CharField(max_length=255, unique=True)
+    from_email = models.EmailField(max_length=254)
+    to_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=998, blank=True, default="")
+    in_reply_to = models.CharField(max_length=255, blank=True, default="")
+    references = models.TextField(blank=True, default="")
+    # Started by a bulk enrollment: subject to the per-sender 3-per-minute throttle.
+    is_bulk = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True, default="")
+    smtp_response = models.CharField(max_length=1000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "step_order"], name="one_message_per_enrollment_step"),
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "sending", "retry", "sent", "failed", "unknown", "cancelled"]),
+                name="outbound_state_valid",
+            ),
+        ]
+        indexes = [
+            # Consumer: the send dispatcher, claiming messages that are due.
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(state__in=["queued", "retry"]), name="outbound_due_idx"
+            ),
+            # Consumer: the lease reaper, which turns expired `sending` leases into `unknown`.
+            models.Index(fields=["lease_expires_at"], condition=Q(state="sending"), name="outbound_lease_idx"),
+            # Consumer: the rolling-24-hour send limit and the bulk throttle, per sender.
+            models.Index(fields=["sender", "sent_at"], condition=Q(state="sent"), name="outbound_sender_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject or '(no subject)'} → {self.to_email} [{self.state}]"
+
+
+class InboundMessage(models.Model):
+    """A message read by inbox sync and what it was understood to be."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply"
+        OUT_OF_OFFICE = "out_of_office", "Out of office"
+        BOUNCE = "bounce", "Bounce"
+        SPAM_REPORT = "spam_report", "Spam report"
+        OTHER = "other", "Unrelated"
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="inbound_messages")
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField()
+    uid = models.BigIntegerField()
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    from_email = models.CharField(max_length=254, blank=True, default="")
+    subject = models.CharField(max_length=998, blank=True, default="")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER)
+    matched_message = models.ForeignKey(
+        OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    enrollment = models.ForeignKey(
+        "sequences_app.Enrollment", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    contact = models.ForeignKey(
+        "contacts_app.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-processed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "folder", "uidvalidity", "uid"], name="inbound_uid_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject} from {self.from_email}"
