@@ -66,6 +66,8 @@ class Sequence(models.Model):
             models.CheckConstraint(
                 condition=Q(send_window_start_minute__isnull=True, send_window_end_minute__isnull=True)
                 | Q(
+                    send_window_start_minute__isnull=False,
+                    send_window_end_minute__isnull=False,
                     send_window_start_minute__gte=0,
                     send_window_start_minute__lt=models.F("send_window_end_minute"),
                     send_window_end_minute__lte=1440,

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts_app.models import Notification, PortalSettings, Seat, Team, User
+
+
+class SeatInline(admin.StackedInline):
+    model = Seat
+    extra = 0
+    max_num = 1
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = [SeatInline]
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "seat_tier", "can_bulk_enroll")
+    list_filter = ("is_staff", "is_active", "can_bulk_enroll", "seat__hub", "seat__tier", "teams")
+    list_select_related = ("seat",)
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Sequences", {"fields": ("can_bulk_enroll",)}),
+    )
+
+    @admin.display(description="Seat", ordering="seat__tier")
+    def seat_tier(self, user: User) -> str:
+        seat = getattr(user, "seat", None)
+        return f"{seat.hub} {seat.tier}" if seat else "—"
+
+
+@admin.register(Seat)
+class SeatAdmin(admin.ModelAdmin):
+    list_display = ("user", "hub", "tier", "assigned_at")
+    list_filter = ("hub", "tier")
+    search_fields = ("user__username", "user__email")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    filter_horizontal = ("members",)
+
+
+@admin.register(PortalSettings)
+class PortalSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "time_zone", "holiday_country", "professional_send_limit", "enterprise_send_limit")
+
+    def has_add_permission(self, request: object) -> bool:
+        return not PortalSettings.objects.exists()
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("user", "kind", "message", "created_at", "read_at")
+    list_filter = ("kind",)
+    search_fields = ("user__username", "message")
+    raw_id_fields = ("user",)

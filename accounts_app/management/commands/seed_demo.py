@@ -1,0 +1,193 @@
+"""Seed an idempotent demo portal: run it as often as you like, nothing is duplicated."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts_app.models import PortalSettings, Seat, Team, User
+from contacts_app.models import Company, Contact, ContactList, Deal, ListMembership, Ticket
+from mailboxes_app.models import Mailbox, Security
+from sequences_app.models import Priority, Sequence, SequenceStep, Snippet, StepType
+
+DEMO_PASSWORD = "nudge-demo"  # noqa: S105  (a published demo login, not a secret)
+
+USERS = [
+    # username, first, last, is_staff, seat tier
+    ("admin", "Ada", "Admin", True, Seat.Tier.ENTERPRISE),
+    ("alice", "Alice", "Anders", False, Seat.Tier.PROFESSIONAL),
+    ("bob", "Bob", "Berg", False, Seat.Tier.ENTERPRISE),
+]
+COMPANIES = [("Acme Oy", "acme.example"), ("Globex", "globex.example"), ("Initech", "initech.example")]
+CONTACTS = [
+    # email, first, last, title, company index, lifecycle stage, time zone
+    ("maria@acme.example", "Maria", "Mäkinen", "CTO", 0, "lead", "Europe/Helsinki"),
+    ("jussi@acme.example", "Jussi", "Virtanen", "Head of Sales", 0, "lead", "Europe/Helsinki"),
+    ("hank@globex.example", "Hank", "Scorpio", "CEO", 1, "opportunity", "America/New_York"),
+    ("frank@globex.example", "Frank", "Grimes", "Engineer", 1, "subscriber", "America/Chicago"),
+    ("peter@initech.example", "Peter", "Gibbons", "Programmer", 2, "lead", "America/Los_Angeles"),
+    ("joanna@initech.example", "Joanna", "", "Server", 2, "lead", ""),
+    ("sam@nocompany.example", "Sam", "Solo", "Consultant", None, "customer", "Europe/London"),
+]
+
+INTRO_STEPS = [
+    {
+        "order": 1,
+        "type": StepType.AUTOMATED_EMAIL,
+        "delay_days": 0,
+        "subject": "Great meeting you, {{ contact.first_name }}",
+        "body_html": "<p>Hi {{ contact.first_name }},</p><p>Thanks for stopping by our booth. "
+        "How is {{ company.name }} handling follow-ups today?</p><p>{{ sender.first_name }}</p>",
+    },
+    {
+        "order": 2,
+        "type": StepType.CALL,
+        "delay_days": 2,
+        "title": "Call {{ contact.first_name }} about the demo",
+        "notes": "Ask about their current tooling.",
+        "priority": Priority.HIGH,
+    },
+    {
+        "order": 3,
+        "type": StepType.AUTOMATED_EMAIL,
+        "delay_days": 3,
+        "subject": "",
+        "body_html": "<p>Hi {{ contact.first_name }}, just bumping this up in your inbox.</p>",
+    },
+]
+NURTURE_STEPS = [
+    {
+        "order": 1,
+        "type": StepType.AUTOMATED_EMAIL,
+        "delay_days": 0,
+        "subject": "A guide for {{ company.name }}",
+        "body_html": "<p>Hello {{ contact.first_name }}, here is the guide we talked about.</p>",
+    },
+    {
+        "order": 2,
+        "type": StepType.LINKEDIN_CONNECT,
+        "delay_days": 1,
+        "title": "Connect with {{ contact.first_name }} on LinkedIn",
+        "priority": Priority.MEDIUM,
+        "continue_without_completion": True,
+    },
+    {
+        "order": 3,
+        "type": StepType.AUTOMATED_EMAIL,
+        "delay_days": 4,
+        "subject": "Any questions, {{ contact.first_name }}?",
+        "body_html": "<p>Happy to walk you through it.</p>",
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo portal: users with seats, mailboxes, CRM records, lists and sequences."
+
+    @transaction.atomic
+    def handle(self, *args: object, **options: object) -> None:
+        PortalSettings.objects.update_or_create(
+            pk=1, defaults={"time_zone": "Europe/Helsinki", "holiday_country": "FI"}
+        )
+        users = {name: self._user(name, first, last, staff, tier) for name, first, last, staff, tier in USERS}
+        team, _ = Team.objects.get_or_create(name="Nordic sales")
+        team.members.add(users["alice"], users["bob"])
+        for user in users.values():
+            self._mailbox(user)
+
+        companies = [Company.objects.get_or_create(domain=domain, defaults={"name": name})[0]
+                     for name, domain in COMPANIES]
+        contacts = []
+        for email, first, last, title, company_index, stage, tz in CONTACTS:
+            contact, _ = Contact.objects.get_or_create(
+                email=email,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "job_title": title,
+                    "company": companies[company_index] if company_index is not None else None,
+                    "lifecycle_stage": stage,
+                    "time_zone": tz,
+                    "owner": users["alice"],
+                    "properties": {"source": "trade show"},
+                },
+            )
+            contacts.append(contact)
+
+        deal, _ = Deal.objects.get_or_create(
+            name="Acme — annual plan", defaults={"amount": 24000, "stage": "qualified", "company": companies[0]}
+        )
+        deal.contacts.add(contacts[0], contacts[1])
+        ticket, _ = Ticket.objects.get_or_create(subject="Globex cannot log in", defaults={"status": "open"})
+        ticket.contacts.add(contacts[2])
+
+        static_list, _ = ContactList.objects.get_or_create(
+            name="Trade show 2026 — hot", defaults={"kind": ContactList.Kind.STATIC, "created_by": users["alice"]}
+        )
+        for contact in contacts[:4]:
+            ListMembership.objects.get_or_create(contact_list=static_list, contact=contact)
+        ContactList.objects.get_or_create(
+            name="All leads",
+            defaults={
+                "kind": ContactList.Kind.ACTIVE,
+                "filters": [{"field": "lifecycle_stage", "operator": "eq", "value": "lead"}],
+                "created_by": users["alice"],
+            },
+        )
+
+        self._sequence("Post-conference follow-up", users["alice"], Sequence.Visibility.EVERYONE, INTRO_STEPS)
+        nurture = self._sequence("Enterprise nurture", users["bob"], Sequence.Visibility.SPECIFIC, NURTURE_STEPS)
+        nurture.shared_teams.add(team)
+        Snippet.objects.get_or_create(
+            owner=users["alice"],
+            shortcut="calendar",
+            defaults={"name": "Book a time", "body_html": "<p>Pick any slot that suits you in my calendar.</p>"},
+        )
+
+        self.stdout.write(self.style.SUCCESS("Demo portal ready."))
+        self.stdout.write(f"  demo logins (password {DEMO_PASSWORD!r}): " + ", ".join(users))
+        self.stdout.write(f"  mailboxes send to the local mail catcher at {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
+
+    def _user(self, username: str, first: str, last: str, staff: bool, tier: str) -> User:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{username}@nudge.example",
+                "is_staff": staff,
+                "is_superuser": staff,
+                "can_bulk_enroll": True,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        Seat.objects.get_or_create(user=user, defaults={"hub": Seat.Hub.SALES, "tier": tier})
+        return user
+
+    def _mailbox(self, user: User) -> Mailbox:
+        mailbox, _ = Mailbox.objects.get_or_create(
+            owner=user,
+            email=user.email,
+            defaults={
+                "display_name": user.get_full_name(),
+                "is_primary": True,
+                "smtp_host": settings.EMAIL_HOST,
+                "smtp_port": settings.EMAIL_PORT,
+                "smtp_security": Security.NONE,
+                "smtp_username": user.email,
+                "smtp_password": DEMO_PASSWORD,
+                "status": Mailbox.Status.CONNECTED,
+                "signature_html": f"<p>— {user.get_full_name()}, Nudge demo</p>",
+            },
+        )
+        return mailbox
+
+    def _sequence(self, name: str, owner: User, visibility: str, steps: list[dict[str, object]]) -> Sequence:
+        sequence, created = Sequence.objects.get_or_create(
+            name=name, owner=owner, defaults={"visibility": visibility}
+        )
+        if created:
+            SequenceStep.objects.bulk_create(SequenceStep(sequence=sequence, **step) for step in steps)
+        return sequence

@@ -1,0 +1,22 @@
+"""Fixtures shared by every test in the project."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import MailboxFactory, SeatFactory, UserFactory
+
+
+@pytest.fixture
+def rep(db):
+    """A sales rep with a Professional seat, the bulk permission and a connected mailbox."""
+    user = UserFactory(can_bulk_enroll=True)
+    SeatFactory(user=user)
+    MailboxFactory(owner=user)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    user = UserFactory(is_staff=True, is_superuser=True, can_bulk_enroll=True)
+    SeatFactory(user=user, tier="enterprise")
+    return user

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from mailboxes_app.models import InboundMessage, Mailbox, MailboxFolderState, OutboundMessage
+
+
+class MailboxAdminForm(forms.ModelForm):
+    # Passwords are write-only: never rendered back; left blank keeps the stored one.
+    smtp_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    imap_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        for name in ("smtp_password", "imap_password"):
+            if not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxAdminForm
+    list_display = ("email", "owner", "is_primary", "status", "daily_limit", "verified_at")
+    list_filter = ("status", "smtp_security", "imap_security")
+    search_fields = ("email", "owner__username", "owner__email")
+    raw_id_fields = ("owner",)
+    readonly_fields = ("verified_at", "last_synced_at", "created_at", "updated_at")
+
+
+@admin.register(MailboxFolderState)
+class MailboxFolderStateAdmin(admin.ModelAdmin):
+    list_display = ("mailbox", "folder", "uidvalidity", "last_uid", "synced_at")
+    raw_id_fields = ("mailbox",)
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("subject", "to_email", "sender", "step_order", "state", "attempts", "sent_at")
+    list_filter = ("state", "is_bulk")
+    search_fields = ("message_id", "to_email", "subject")
+    raw_id_fields = ("enrollment", "sender", "mailbox")
+    readonly_fields = [field.name for field in OutboundMessage._meta.fields]
+    list_select_related = ("sender",)
+
+    def has_add_permission(self, request: object) -> bool:
+        # Messages are created by the scheduler only: a hand-made row could send twice.
+        return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("subject", "from_email", "kind", "mailbox", "received_at")
+    list_filter = ("kind",)
+    search_fields = ("message_id", "from_email", "subject")
+    raw_id_fields = ("mailbox", "matched_message", "enrollment", "contact")
+    readonly_fields = [field.name for field in InboundMessage._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
