@@ -1,4 +1,5 @@
 """Reads over sequences and enrollments, with who-may-see-what in one place."""
+
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
@@ -12,12 +13,8 @@ def sequences_visible_to(user: User) -> QuerySet[Sequence]:
     live = Sequence.objects.filter(deleted_at__isnull=True)
     if user.is_staff:
         return live
-    shared = Q(visibility=Sequence.Visibility.SPECIFIC) & (
-        Q(shared_users=user) | Q(shared_teams__members=user)
-    )
-    ids = Sequence.objects.filter(
-        Q(owner=user) | Q(visibility=Sequence.Visibility.EVERYONE) | shared
-    ).values("id")
+    shared = Q(visibility=Sequence.Visibility.SPECIFIC) & (Q(shared_users=user) | Q(shared_teams__members=user))
+    ids = Sequence.objects.filter(Q(owner=user) | Q(visibility=Sequence.Visibility.EVERYONE) | shared).values("id")
     return live.filter(id__in=ids)
 
 

@@ -3,6 +3,7 @@
 Stored as columns on Sequence (editable in admin, queryable) and as a dict in
 each enrollment's snapshot; this class is the one place that knows the shape.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace

@@ -6,6 +6,7 @@ attribute chains, `{% tags %}`) is refused when the sequence is saved, and
 rendering is a substitution from a dict of allowed values, so an email body
 cannot reach anything but those values.
 """
+
 from __future__ import annotations
 
 import html

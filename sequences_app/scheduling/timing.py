@@ -12,6 +12,7 @@ SPEC §6, in the enrollment's time zone:
 Local times that don't exist (the spring-forward gap) move forward by the
 gap; ambiguous ones (fall back) take the first occurrence.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
