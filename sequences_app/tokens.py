@@ -41,6 +41,11 @@ def tokens_in(text: str) -> list[str]:
     return list(seen)
 
 
+def is_token_name(name: str) -> bool:
+    """`contact.first_name` and the like (the keys of typed token values)."""
+    return bool(_PLAIN_TOKEN.match(name)) and name == name.strip()
+
+
 def tokens_check(text: str, *, custom_property_exists: Any) -> list[TokenProblem]:
     """What is wrong with the tokens of `text` (empty when all are plain and known).
 

@@ -1,0 +1,32 @@
+# One image for every production process; docker-compose.yml runs it as the
+# one-shot `migrate`, `web` (gunicorn), `worker` and `beat`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    NUDGE_VAR_DIR=/app/var \
+    STATIC_ROOT=/app/staticfiles
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+RUN groupadd --system nudge \
+    && useradd --system --gid nudge --home-dir /app --no-create-home --shell /usr/sbin/nologin nudge
+
+COPY . .
+# Static files are part of the image (WhiteNoise serves them from STATIC_ROOT),
+# so web needs no shared volume for them. var/media must exist and belong to
+# nudge before a named volume is mounted there, or the volume is root-owned.
+RUN python manage.py collectstatic --noinput \
+    && mkdir -p /app/var/media \
+    && chown -R nudge:nudge /app/var
+
+USER nudge
+EXPOSE 8000
+# Workers: gunicorn reads WEB_CONCURRENCY from the environment.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

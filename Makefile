@@ -1,0 +1,61 @@
+# Thin wrappers over plain commands: each recipe is what you would type by hand.
+# `make run` starts Nudge on this machine; `make test` runs the whole suite.
+
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+# settings.py keeps SQLite, the broker's folders and caught mail under NUDGE_VAR_DIR.
+VAR_DIR := $(or $(NUDGE_VAR_DIR),var)
+# The kombu filesystem broker does not create its folders.
+BROKER_DIRS := $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/control
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install run catcher test lint
+
+help:
+	@echo "make run      migrate, seed the demo, start web + worker + beat + mail catcher (PORT=$(PORT))"
+	@echo "make test     the whole test suite (extra pytest arguments: ARGS=\"...\")"
+	@echo "make lint     ruff, Django's system checks, missing migrations"
+	@echo "make catcher  the mail catcher alone"
+	@echo "make venv     create .venv and install requirements-dev.txt"
+
+venv install: $(STAMP)
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+
+# Reinstall only when a requirements file changed since the last install.
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $@
+
+# honcho runs the Procfile's commands with .venv/bin first on PATH; Ctrl-C stops them all.
+run: export PATH := $(CURDIR)/$(BIN):$(PATH)
+run: export DJANGO_DEBUG := 1
+run: export SITE_URL := http://127.0.0.1:$(PORT)
+run: export WEB_PORT := $(PORT)
+run: export PYTHONUNBUFFERED := 1
+run: $(STAMP)
+	mkdir -p $(BROKER_DIRS) $(VAR_DIR)/mail
+	python manage.py migrate
+	python manage.py seed_demo
+	@echo
+	@echo "Nudge:        $(SITE_URL)/"
+	@echo "Caught mail:  $(abspath $(VAR_DIR)/mail) (one .eml file per message)"
+	@echo "demo logins: see above"
+	@echo
+	honcho -f Procfile.dev start
+
+catcher: $(STAMP)
+	$(BIN)/python -m devtools.mailcatcher
+
+test: $(STAMP)
+	mkdir -p $(BROKER_DIRS)
+	$(BIN)/pytest -n auto $(ARGS)
+
+lint: $(STAMP)
+	mkdir -p $(VAR_DIR)
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -1,0 +1,1 @@
+"""Development-only tools (the mail catcher); never imported by the Django apps."""
