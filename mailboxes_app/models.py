@@ -138,8 +138,13 @@ class OutboundMessage(models.Model):
             ),
             # Consumer: the lease reaper, which turns expired `sending` leases into `unknown`.
             models.Index(fields=["lease_expires_at"], condition=Q(state="sending"), name="outbound_lease_idx"),
-            # Consumer: the rolling-24-hour send limit and the bulk throttle, per sender.
-            models.Index(fields=["sender", "sent_at"], condition=Q(state="sent"), name="outbound_sender_sent_idx"),
+            # Consumer: the rolling-24-hour send limit and the bulk throttle, per sender
+            # (a message being sent holds its slot: `sent_at` is set when it is claimed).
+            models.Index(
+                fields=["sender", "sent_at"],
+                condition=Q(state__in=["sending", "sent", "unknown"]),
+                name="outbound_sender_slot_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -55,6 +55,9 @@ class Sequence(models.Model):
     unenroll_on_meeting = models.BooleanField(default=True)
     account_based = models.BooleanField(default=False)
     task_reminders = models.BooleanField(default=True)
+    # Open pixel and click redirects (off by default: plain emails land better).
+    track_opens = models.BooleanField(default=False)
+    track_clicks = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Deleted sequences are kept (soft delete) so enrollment history and analytics stay whole.

@@ -18,6 +18,8 @@ BOOLEAN_SETTINGS = (
     "unenroll_on_meeting",
     "account_based",
     "task_reminders",
+    "track_opens",
+    "track_clicks",
 )
 
 
@@ -30,6 +32,8 @@ class SequenceSettings:
     unenroll_on_meeting: bool = True
     account_based: bool = False
     task_reminders: bool = True
+    track_opens: bool = False
+    track_clicks: bool = False
 
     @classmethod
     def from_sequence(cls, sequence: Sequence) -> SequenceSettings:
