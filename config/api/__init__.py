@@ -1,0 +1,1 @@
+"""The REST API's shared plumbing: pagination, the error envelope, permissions, the URL tree."""

@@ -1,0 +1,10 @@
+"""The `/api/v1/` URL tree: each app brings its own `api_urls`."""
+from __future__ import annotations
+
+from django.urls import path
+
+from config.api.auth import TokenObtainView
+
+urlpatterns = [
+    path("auth/token/", TokenObtainView.as_view(), name="api-token"),
+]
