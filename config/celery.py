@@ -7,8 +7,11 @@ DatabaseScheduler copies them into its tables when beat starts, and the
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from celery import Celery
+
+from config.env import env_int
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,4 +19,11 @@ app = Celery("nudge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Claims due enrollment steps and messages; cheap when nothing is due.
+    "scheduler-tick": {
+        "task": "nudge.scheduler_tick",
+        "schedule": timedelta(seconds=env_int("SCHEDULER_TICK_SECONDS", 5)),
+        "options": {"expires": 30},
+    },
+}

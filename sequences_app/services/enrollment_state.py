@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts_app.models import PortalSettings, User
 from config.errors import Conflict
-from mailboxes_app.models import OutboundMessage
+from mailboxes_app.models import Mailbox, OutboundMessage
 from sequences_app.models import Enrollment, EnrollmentStep, Sequence
 from sequences_app.scheduling.timing import FollowUpRules, StepTiming, project_schedule
 from sequences_app.sequence_settings import SequenceSettings
@@ -110,6 +110,14 @@ def enrollments_resume_for(*, sender: User, sequence: Sequence | None = None, no
     return _resume(enrollments.iterator(chunk_size=_CHUNK), now=now or timezone.now())
 
 
+def enrollments_resume_for_mailbox(*, mailbox: Mailbox, now: datetime | None = None) -> int:
+    """A reconnected mailbox: its enrollments that waited with INBOX_DISCONNECTED continue."""
+    enrollments = Enrollment.objects.filter(
+        mailbox=mailbox, status=Status.PAUSED, reason=Enrollment.Reason.INBOX_DISCONNECTED
+    )
+    return _resume(enrollments.iterator(chunk_size=_CHUNK), now=now or timezone.now())
+
+
 def _pause(enrollments: Iterable[Enrollment], *, reason: str | None, resume_at: datetime | None, now: datetime) -> int:
     paused = 0
     for enrollment in enrollments:
@@ -151,6 +159,11 @@ def _resume(enrollments: Iterable[Enrollment], *, now: datetime) -> int:
             )
             if changed and next_action_at is not None:
                 _reproject_remaining_steps(enrollment, from_at=next_action_at, portal=portal)
+            if changed:
+                # A message held back while paused (or while the inbox was disconnected) goes out now.
+                OutboundMessage.objects.filter(
+                    enrollment=enrollment, state=OutboundMessage.State.QUEUED, next_attempt_at__isnull=True
+                ).update(next_attempt_at=now)
             resumed += changed
     return resumed
 

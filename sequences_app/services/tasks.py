@@ -1,4 +1,4 @@
-"""Tasks: completing one (which lets a waiting sequence move on)."""
+"""Tasks: completing one lets a sequence that waits on it move on."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from accounts_app.models import User
 from config.errors import NotAllowed
-from sequences_app.models import EnrollmentStep, Task
+from sequences_app.models import Enrollment, EnrollmentStep, Task
+from sequences_app.scheduling.runner import enrollment_step_done
 
 
 @transaction.atomic
 def task_complete(*, task: Task, user: User, now: datetime | None = None) -> Task:
-    """Mark the task done (idempotent) and its sequence step with it."""
+    """Mark the task done (idempotent); the sequence's next delay counts from now."""
     if task.owner_id != user.pk and not user.is_staff:
         raise NotAllowed("PERMISSION_DENIED", "Only the task's owner or an admin can complete it.")
     now = now or timezone.now()
@@ -21,8 +22,17 @@ def task_complete(*, task: Task, user: User, now: datetime | None = None) -> Tas
         status=Task.Status.DONE, completed_at=now
     )
     if completed and task.enrollment_id is not None and task.step_order is not None:
-        EnrollmentStep.objects.filter(
-            enrollment_id=task.enrollment_id, order=task.step_order, status=EnrollmentStep.Status.TASK_OPEN
-        ).update(status=EnrollmentStep.Status.TASK_DONE, done_at=now)
+        enrollment = Enrollment.objects.select_for_update().get(pk=task.enrollment_id)
+        waiting = EnrollmentStep.objects.filter(
+            enrollment=enrollment, order=task.step_order, status=EnrollmentStep.Status.TASK_OPEN
+        ).exists()
+        if waiting:
+            enrollment_step_done(
+                enrollment=enrollment,
+                order=task.step_order,
+                status=EnrollmentStep.Status.TASK_DONE,
+                done_at=now,
+                now=now,
+            )
     task.refresh_from_db()
     return task

@@ -1,0 +1,179 @@
+"""Turning one step of one enrollment into the email the contact receives.
+
+1. Subject and body come from the enrollment's snapshot (this contact's
+   edits included); tokens are filled from the values typed at enrollment,
+   else the records' live values — never by a template engine.
+2. The body is sanitised again, the mailbox signature and an unsubscribe
+   footer are appended, links are wrapped for click tracking and an open
+   pixel added when the sequence asks for them, and CSS is inlined.
+3. A plain-text part is derived from the HTML.
+4. Threaded follow-ups reply to the first email: `Re:` subject,
+   `In-Reply-To` and `References`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from html.parser import HTMLParser
+from typing import Any
+
+import css_inline
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+from django.utils import timezone
+
+from sequences_app.html import sanitize_email_html
+from sequences_app.models import Enrollment, StepType
+from sequences_app.sequence_settings import SequenceSettings
+from sequences_app.tokens import token_value, tokens_in, tokens_render
+
+UNSUBSCRIBE_SALT = "nudge.unsubscribe"
+CLICK_SALT = "nudge.click"
+OPEN_SALT = "nudge.open"
+_HREF = re.compile(r'(<a\b[^>]*?\bhref=")(https?://[^"]+)(")', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+    unsubscribe_url: str
+
+
+def email_subject_and_body(enrollment: Enrollment, step: dict[str, Any]) -> tuple[str, str]:
+    """The step's subject and body with tokens filled (subject plain, body HTML-escaped values)."""
+    values = enrollment_token_values(enrollment, [step.get("subject", ""), step.get("body_html", "")])
+    subject = tokens_render(step.get("subject", ""), values, html_escape=False)
+    body = tokens_render(step.get("body_html", ""), values, html_escape=True)
+    return " ".join(subject.split()), body
+
+
+def enrollment_token_values(enrollment: Enrollment, texts: list[str]) -> dict[str, str]:
+    contact = enrollment.contact
+    values: dict[str, str] = {}
+    for text in texts:
+        for token in tokens_in(text):
+            typed = enrollment.token_values.get(token)
+            values[token] = typed or token_value(
+                token, contact=contact, company=contact.company if contact else None, sender=enrollment.sender
+            )
+    return values
+
+
+def first_email_step(enrollment: Enrollment) -> dict[str, Any] | None:
+    for step in enrollment.snapshot.get("steps", []):
+        if step["order"] >= enrollment.start_step and step["type"] == StepType.AUTOMATED_EMAIL:
+            return step
+    return None
+
+
+def email_render(*, enrollment: Enrollment, step: dict[str, Any], message_pk: int) -> RenderedEmail:
+    settings_ = SequenceSettings.from_snapshot(enrollment.snapshot.get("settings", {}))
+    subject, body = email_subject_and_body(enrollment, step)
+    first = first_email_step(enrollment)
+    if first is not None and first["order"] != step["order"] and (settings_.threaded_follow_ups or not subject):
+        first_subject, _ = email_subject_and_body(enrollment, first)
+        subject = f"Re: {first_subject}" if settings_.threaded_follow_ups else first_subject
+    unsubscribe_url = absolute_url("unsubscribe", signing.dumps(message_pk, salt=UNSUBSCRIBE_SALT, compress=True))
+    html = sanitize_email_html(body)
+    if enrollment.mailbox is not None and enrollment.mailbox.signature_html:
+        html += '<div class="signature">' + sanitize_email_html(enrollment.mailbox.signature_html) + "</div>"
+    if settings_.track_clicks:
+        html = _HREF.sub(lambda match: match.group(1) + click_url(message_pk, match.group(2)) + match.group(3), html)
+    html += (
+        '<p style="font-size:12px;color:#888888">If you would rather not hear from me, '
+        f'<a href="{unsubscribe_url}">unsubscribe here</a>.</p>'
+    )
+    text = html_to_text(html)
+    if settings_.track_opens:
+        pixel = absolute_url("track-open", signing.dumps(message_pk, salt=OPEN_SALT, compress=True))
+        html += f'<img src="{pixel}" width="1" height="1" alt="">'
+    if "<style" in html:
+        html = css_inline.inline(html)
+    return RenderedEmail(subject=subject, html=html, text=text, unsubscribe_url=unsubscribe_url)
+
+
+def mime_build(
+    *,
+    rendered: RenderedEmail,
+    message_id: str,
+    from_name: str,
+    from_email: str,
+    to_name: str,
+    to_email: str,
+    in_reply_to: str = "",
+    references: str = "",
+) -> EmailMessage:
+    mime = EmailMessage()
+    mime["From"] = Address(display_name=from_name, addr_spec=from_email)
+    mime["To"] = Address(display_name=to_name, addr_spec=to_email)
+    mime["Subject"] = rendered.subject
+    mime["Date"] = format_datetime(timezone.now())
+    mime["Message-ID"] = message_id
+    if in_reply_to:
+        mime["In-Reply-To"] = in_reply_to
+    if references:
+        mime["References"] = references
+    mime["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
+    mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mime.set_content(rendered.text)
+    mime.add_alternative(rendered.html, subtype="html")
+    return mime
+
+
+def absolute_url(name: str, token: str) -> str:
+    return settings.SITE_URL + reverse(name, args=[token])
+
+
+def click_url(message_pk: int, url: str) -> str:
+    return absolute_url("track-click", signing.dumps({"m": message_pk, "u": url}, salt=CLICK_SALT, compress=True))
+
+
+class _TextExtractor(HTMLParser):
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote", "pre", "table", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.links: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self._skip += 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("- ")
+        if tag == "a":
+            self.links.append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script"):
+            self._skip = max(0, self._skip - 1)
+        if tag == "a" and self.links:
+            href = self.links.pop()
+            if href and not href.startswith("mailto:"):
+                self.parts.append(f" ({href})")
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """A readable plain-text alternative: paragraphs as blank-line blocks, links as `text (url)`."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -1,0 +1,156 @@
+"""The scheduler's tick: find what is due, claim it, hand it to workers.
+
+Beat runs `scheduler_tick` every few seconds. Each step below is a short
+transaction over a partial index, so a tick costs what is due, not what
+exists, and any number of ticks or workers can run at once:
+1. Due enrollments are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL; a
+   conditional UPDATE bumping `version` and pushing `next_action_at` a lease
+   ahead) and sent to workers in chunks. A lost task is harmless: the lease
+   runs out and the enrollment is due again; a repeated task finds the
+   version changed and does nothing.
+2. Due messages (queued or waiting to retry) get a dispatch lease the same
+   way and go to workers grouped by mailbox.
+3. Messages whose sending lease ran out become `unknown` (never resent).
+4. Out-of-office pauses whose return date has come resume.
+5. Open tasks that fall due get their reminder, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts_app.models import Notification
+from mailboxes_app.models import OutboundMessage
+from sequences_app.models import Enrollment, Task
+from sequences_app.scheduling.sender import message_mark_unknown
+from sequences_app.sequence_settings import SequenceSettings
+from sequences_app.services.enrollment_state import enrollment_resume
+
+logger = logging.getLogger(__name__)
+CLAIM_LEASE = timedelta(minutes=2)
+BATCH = 500
+CHUNK = 50
+
+
+@dataclass
+class TickReport:
+    steps: int = 0
+    messages: int = 0
+    unknown: int = 0
+    resumed: int = 0
+    reminders: int = 0
+    batches: list[list[int]] = field(default_factory=list)
+
+
+def scheduler_tick(
+    *,
+    now: datetime | None = None,
+    run_steps: Callable[[list[tuple[int, int]]], None],
+    send_messages: Callable[[list[int]], None],
+) -> TickReport:
+    now = now or timezone.now()
+    report = TickReport()
+    claimed = enrollments_claim_due(now=now)
+    for start in range(0, len(claimed), CHUNK):
+        run_steps(claimed[start : start + CHUNK])
+    report.steps = len(claimed)
+    for batch in messages_claim_due(now=now):
+        send_messages(batch)
+        report.messages += len(batch)
+    report.unknown = messages_reap_expired_leases(now=now)
+    report.resumed = enrollments_resume_due(now=now)
+    report.reminders = tasks_remind_due(now=now)
+    return report
+
+
+def enrollments_claim_due(*, now: datetime, limit: int = BATCH) -> list[tuple[int, int]]:
+    """Claim up to `limit` due enrollments; returns (id, version) pairs for the workers."""
+    with transaction.atomic():
+        due = Enrollment.objects.filter(
+            status__in=[Enrollment.Status.SCHEDULED, Enrollment.Status.ACTIVE], next_action_at__lte=now
+        ).order_by("next_action_at")
+        ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Enrollment.objects.filter(pk__in=ids).update(
+            next_action_at=now + CLAIM_LEASE, version=F("version") + 1, updated_at=now
+        )
+        return list(Enrollment.objects.filter(pk__in=ids).values_list("pk", "version"))
+
+
+def messages_claim_due(*, now: datetime, limit: int = BATCH) -> list[list[int]]:
+    """Give due messages a dispatch lease; return them in batches of one mailbox each."""
+    with transaction.atomic():
+        due = OutboundMessage.objects.filter(
+            state__in=[OutboundMessage.State.QUEUED, OutboundMessage.State.RETRY], next_attempt_at__lte=now
+        ).order_by("next_attempt_at")
+        rows = list(due.select_for_update(skip_locked=True).values_list("pk", "mailbox_id")[:limit])
+        if not rows:
+            return []
+        OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_attempt_at=now + CLAIM_LEASE)
+    by_mailbox: dict[int | None, list[int]] = {}
+    for pk, mailbox_id in rows:
+        by_mailbox.setdefault(mailbox_id, []).append(pk)
+    return [ids[start : start + CHUNK] for ids in by_mailbox.values() for start in range(0, len(ids), CHUNK)]
+
+
+def messages_reap_expired_leases(*, now: datetime) -> int:
+    expired = OutboundMessage.objects.filter(state=OutboundMessage.State.SENDING, lease_expires_at__lt=now)
+    reaped = 0
+    for message in expired[:BATCH]:
+        reaped += message_mark_unknown(
+            message=message,
+            detail="The worker stopped while this email was with the mail server; to avoid a duplicate it "
+            "was not sent again. Check your Sent folder.",
+            now=now,
+        )
+    return reaped
+
+
+def enrollments_resume_due(*, now: datetime) -> int:
+    resumed = 0
+    for enrollment in Enrollment.objects.filter(status=Enrollment.Status.PAUSED, resume_at__lte=now)[:BATCH]:
+        try:
+            enrollment_resume(enrollment=enrollment, now=now)
+            resumed += 1
+        except Exception:  # a lost race with a manual change: nothing to do
+            logger.info("enrollment %s was not resumed: it changed meanwhile", enrollment.pk)
+    return resumed
+
+
+def tasks_remind_due(*, now: datetime) -> int:
+    """An in-app notice and an email to the owner when a sequence task falls due (task reminders on)."""
+    sent = 0
+    due = Task.objects.filter(status=Task.Status.OPEN, reminder_sent_at__isnull=True, due_at__lte=now).select_related(
+        "owner", "enrollment", "contact"
+    )
+    for task in due[:BATCH]:
+        if not Task.objects.filter(pk=task.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now):
+            continue
+        if task.enrollment is not None:
+            reminders_on = SequenceSettings.from_snapshot(task.enrollment.snapshot.get("settings", {})).task_reminders
+            if not reminders_on:
+                continue
+        who = f" for {task.contact}" if task.contact else ""
+        Notification.objects.create(
+            user=task.owner, kind="task_due", message=f"Task due{who}: {task.title}", url="/tasks/"
+        )
+        if task.owner.email:
+            send_mail(
+                subject=f"Task due: {task.title}",
+                message=f"Your task{who} is due now.\n\n{task.title}\n\n{task.notes}\n\n{settings.SITE_URL}/tasks/",
+                from_email=None,
+                recipient_list=[task.owner.email],
+                fail_silently=True,
+            )
+        sent += 1
+    return sent

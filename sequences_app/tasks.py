@@ -1,0 +1,28 @@
+"""Celery tasks: thin wrappers that take ids and call the scheduler's services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from sequences_app.scheduling.dispatch import scheduler_tick
+from sequences_app.scheduling.runner import enrollment_run_step
+from sequences_app.scheduling.sender import messages_send
+
+
+@shared_task(name="nudge.scheduler_tick", ignore_result=True, time_limit=120, soft_time_limit=100, expires=30)
+def tick() -> None:
+    scheduler_tick(
+        run_steps=lambda pairs: run_steps.delay(pairs),
+        send_messages=lambda ids: send_messages.delay(ids),
+    )
+
+
+@shared_task(name="nudge.run_steps", ignore_result=True, time_limit=300, soft_time_limit=240)
+def run_steps(pairs: list[list[int]]) -> None:
+    for enrollment_id, version in pairs:
+        enrollment_run_step(enrollment_id=enrollment_id, version=version)
+
+
+@shared_task(name="nudge.send_messages", ignore_result=True, time_limit=300, soft_time_limit=280)
+def send_messages(message_ids: list[int]) -> None:
+    messages_send(message_ids)
