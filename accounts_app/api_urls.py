@@ -1,0 +1,16 @@
+"""accounts_app's part of the `/api/v1/` tree."""
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from accounts_app.api import PortalView, TeamViewSet, UserViewSet
+
+router = SimpleRouter()
+router.register("users", UserViewSet, basename="user")
+router.register("teams", TeamViewSet, basename="team")
+
+urlpatterns = [
+    path("portal/", PortalView.as_view(), name="portal"),
+    *router.urls,
+]
