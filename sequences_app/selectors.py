@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
 
-from accounts_app.models import User
-from sequences_app.models import Enrollment, Sequence, Task
+from accounts_app.models import Team, User
+from sequences_app.models import Document, EmailTemplate, Enrollment, Sequence, Snippet, Task
 
 
 def sequences_visible_to(user: User) -> QuerySet[Sequence]:
@@ -35,3 +36,43 @@ def enrollments_visible_to(user: User) -> QuerySet[Enrollment]:
 def tasks_visible_to(user: User) -> QuerySet[Task]:
     tasks = Task.objects.all()
     return tasks if user.is_staff else tasks.filter(owner=user)
+
+
+def sequences_with_details(sequences: QuerySet[Sequence]) -> QuerySet[Sequence]:
+    """`sequences` with steps and sharing fetched alongside: a page of them costs the same few queries."""
+    return sequences.prefetch_related(
+        "steps",
+        Prefetch("shared_users", queryset=User.objects.only("id")),
+        Prefetch("shared_teams", queryset=Team.objects.only("id")),
+    )
+
+
+def sequences_list(*, user: User, search: str = "", owner_id: int | None = None) -> QuerySet[Sequence]:
+    """The sequences page and `GET /sequences/`: visible ones, by name and owner when asked."""
+    sequences = sequences_visible_to(user)
+    if search:
+        sequences = sequences.filter(name__icontains=search)
+    if owner_id is not None:
+        sequences = sequences.filter(owner_id=owner_id)
+    return sequences_with_details(sequences)
+
+
+def email_templates_visible_to(user: User) -> QuerySet[EmailTemplate]:
+    """A rep's own templates (admins: everyone's)."""
+    templates = EmailTemplate.objects.all()
+    return templates if user.is_staff else templates.filter(owner=user)
+
+
+def snippets_visible_to(user: User) -> QuerySet[Snippet]:
+    snippets = Snippet.objects.all()
+    return snippets if user.is_staff else snippets.filter(owner=user)
+
+
+def documents_visible_to(user: User) -> QuerySet[Document]:
+    documents = Document.objects.all()
+    return documents if user.is_staff else documents.filter(owner=user)
+
+
+def document_public_url(document: Document) -> str:
+    """The link put in emails: served by sequences_app.views.document_download at `/d/<token>/`."""
+    return f"{settings.SITE_URL}/d/{document.token}/"
