@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
+from sequences_app.api.library import DocumentViewSet, EmailTemplateViewSet, SnippetViewSet
 from sequences_app.api.sequences import SequenceViewSet
 
 router = SimpleRouter()
 router.register("sequences", SequenceViewSet, basename="sequence")
+router.register("templates", EmailTemplateViewSet, basename="template")
+router.register("snippets", SnippetViewSet, basename="snippet")
+router.register("documents", DocumentViewSet, basename="document")
 
 urlpatterns = [*router.urls]

@@ -1,4 +1,4 @@
-"""URLs for this app's API tests until config/api/urls.py mounts sequences_app.api_urls under /api/v1/."""
+"""URLs for this app's API tests until config/urls.py mounts sequences_app.api_urls and sequences_app.urls."""
 
 from __future__ import annotations
 
@@ -6,4 +6,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/v1/", include("sequences_app.api_urls")),
+    path("", include("sequences_app.urls")),
 ]
