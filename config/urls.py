@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("config.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("sequences_app.public_urls")),
 ]
 
 handler400 = "config.views.bad_request"

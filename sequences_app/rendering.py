@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -110,7 +111,7 @@ def mime_build(
     in_reply_to: str = "",
     references: str = "",
 ) -> EmailMessage:
-    mime = EmailMessage()
+    mime = EmailMessage(policy=SMTP.clone(max_line_length=998))
     mime["From"] = Address(display_name=from_name, addr_spec=from_email)
     mime["To"] = Address(display_name=to_name, addr_spec=to_email)
     mime["Subject"] = rendered.subject

@@ -8,4 +8,8 @@ from config.api.auth import TokenObtainView
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("", include("accounts_app.api_urls")),
+    path("", include("contacts_app.api_urls")),
+    path("", include("mailboxes_app.api_urls")),
+    path("", include("sequences_app.api_urls")),
+    path("", include("sequences_app.api.enrollment_urls")),
 ]

@@ -52,7 +52,7 @@ def enrollment_run_step(*, enrollment_id: int, version: int, now: datetime | Non
     now = now or timezone.now()
     with transaction.atomic():
         enrollment = (
-            Enrollment.objects.select_for_update()
+            Enrollment.objects.select_for_update(of=("self",))
             .select_related("contact__company", "sender", "mailbox")
             .filter(pk=enrollment_id, version=version, status__in=RUNNABLE)
             .first()

@@ -27,6 +27,7 @@ import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.policy import SMTP
 from uuid import uuid4
 
 from django.db import transaction
@@ -48,6 +49,8 @@ State = OutboundMessage.State
 LEASE = timedelta(minutes=10)
 RETRY_BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720)]
 SLOT_STATES = [State.SENDING, State.SENT, State.UNKNOWN]
+# CRLF line ends; long header values (List-Unsubscribe URLs) stay plain instead of RFC 2047-encoded.
+SMTP_POLICY = SMTP.clone(max_line_length=998)
 
 
 class _DataSent(Exception):
@@ -242,7 +245,7 @@ def _deliver(connection: smtplib.SMTP, claim: _Claim) -> str:
         in_reply_to=message.in_reply_to,
         references=message.references,
     )
-    payload = mime.as_bytes()
+    payload = mime.as_bytes(policy=SMTP_POLICY)
     code, reply = connection.mail(message.from_email)
     if code != 250:
         connection.rset()
@@ -259,8 +262,7 @@ def _data(connection: smtplib.SMTP, payload: bytes) -> str:
     code, reply = connection.docmd("data")
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
-    body = smtplib._fix_eols(payload)  # type: ignore[attr-defined]
-    body = smtplib._quote_periods(body)  # type: ignore[attr-defined]
+    body = smtplib._quote_periods(payload)  # type: ignore[attr-defined]  (dot-stuffing, as smtplib.data does)
     if body[-2:] != b"\r\n":
         body += b"\r\n"
     body += b".\r\n"

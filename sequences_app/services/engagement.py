@@ -1,0 +1,58 @@
+"""What contacts do with a sequence email: open it, click in it, unsubscribe from it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts_app.models import Contact
+from mailboxes_app.models import OutboundMessage
+from sequences_app.models import EmailEvent, Enrollment
+from sequences_app.services.enrollment_state import enrollments_unenroll
+
+
+def _event(message: OutboundMessage, kind: str, now: datetime, **extra: object) -> EmailEvent:
+    enrollment = message.enrollment
+    return EmailEvent.objects.create(
+        kind=kind,
+        sequence_id=enrollment.sequence_id,
+        enrollment=enrollment,
+        contact_id=enrollment.contact_id,
+        message=message,
+        step_order=message.step_order,
+        occurred_at=now,
+        **extra,
+    )
+
+
+def message_opened(*, message: OutboundMessage, now: datetime | None = None) -> None:
+    _event(message, EmailEvent.Kind.OPEN, now or timezone.now())
+
+
+def message_clicked(*, message: OutboundMessage, url: str, now: datetime | None = None) -> None:
+    _event(message, EmailEvent.Kind.CLICK, now or timezone.now(), url=url[:2000])
+
+
+@transaction.atomic
+def message_unsubscribe(*, message: OutboundMessage, now: datetime | None = None) -> bool:
+    """The contact leaves sales email: unsubscribed from sales email, every live enrollment unenrolled.
+
+    Idempotent: a second click (or a mail client's one-click POST after the
+    page) changes nothing and returns False.
+    """
+    now = now or timezone.now()
+    contact_id = message.enrollment.contact_id
+    if contact_id is None:
+        return False
+    changed = Contact.objects.filter(pk=contact_id, unsubscribed_sales=False).update(
+        unsubscribed_sales=True, updated_at=now
+    )
+    enrollments_unenroll(
+        enrollments=Enrollment.objects.filter(contact_id=contact_id),
+        reason=Enrollment.Reason.UNSUBSCRIBED,
+        now=now,
+    )
+    if changed:
+        _event(message, EmailEvent.Kind.UNSUBSCRIBE, now)
+    return bool(changed)
