@@ -109,11 +109,11 @@ def _text_condition(lookup: str, operator: str, value: Any) -> Q:
 
 
 def _boolean_condition(lookup: str, operator: str, value: Any) -> Q:
-    wanted = _as_bool(value)
+    # is_set/is_not_set carry no value: read one only for the operators that compare.
     if operator == "eq":
-        return Q(**{lookup: wanted})
+        return Q(**{lookup: _as_bool(value)})
     if operator == "neq":
-        return ~Q(**{lookup: wanted})
+        return ~Q(**{lookup: _as_bool(value)})
     if operator == "in":
         return Q(**{f"{lookup}__in": [_as_bool(v) for v in value]})
     if operator == "is_set":
