@@ -1,0 +1,41 @@
+"""`/mailboxes/`: each user's own connected mailboxes (admins see all); `POST /mailboxes/{id}/verify/`."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.api.viewsets import ServiceModelViewSet
+from mailboxes_app import services
+from mailboxes_app.models import Mailbox
+from mailboxes_app.serializers import MailboxSerializer, MailboxVerifySerializer
+
+
+class MailboxViewSet(ServiceModelViewSet):
+    serializer_class = MailboxSerializer
+
+    def visible_queryset(self) -> QuerySet[Mailbox]:
+        # Someone else's mailbox is a 404, not a 403: its existence is not the caller's business.
+        mailboxes = Mailbox.objects.all()
+        return mailboxes if self.request.user.is_staff else mailboxes.filter(owner=self.request.user)
+
+    def service_create(self, data: dict[str, Any]) -> Mailbox:
+        owner = data.pop("owner", None) or self.request.user
+        return services.mailbox_create(owner=owner, acting_user=self.request.user, **data)
+
+    def service_update(self, instance: Mailbox, data: dict[str, Any]) -> Mailbox:
+        return services.mailbox_update(mailbox=instance, data=data)
+
+    def service_delete(self, instance: Mailbox) -> None:
+        services.mailbox_delete(mailbox=instance)
+
+    @extend_schema(request=None, responses={200: MailboxVerifySerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str) -> Response:
+        """Log in to the mailbox's SMTP and IMAP servers now and record whether it is connected."""
+        result = services.mailbox_verify(mailbox=self.get_object())
+        return Response(result.as_dict())

@@ -1,0 +1,51 @@
+"""REST shape of a mailbox (API.md, "Mailboxes"). Passwords are write-only: no response ever holds one."""
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from accounts_app.models import User
+from mailboxes_app.models import Mailbox
+
+HOST = RegexValidator(r"^[A-Za-z0-9._:\-\[\]]+$", "Enter a host name or an IP address, without spaces or a scheme.")
+
+
+def _password_field() -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=500, trim_whitespace=False,
+        style={"input_type": "password"}, help_text="Write-only; stored encrypted, never returned.",
+    )
+
+
+class MailboxSerializer(serializers.ModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text="Defaults to the caller; only admins name another user."
+    )
+    smtp_host = serializers.CharField(max_length=255, validators=[HOST])
+    imap_host = serializers.CharField(max_length=255, validators=[HOST], required=False, allow_blank=True)
+    smtp_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
+    imap_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
+    smtp_password = _password_field()
+    imap_password = _password_field()
+    daily_limit = serializers.IntegerField(
+        min_value=0, max_value=1_000_000, allow_null=True, required=False,
+        help_text="A cap below the sender's seat limit, sequence emails per rolling 24 hours; null for none.",
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = (
+            "id", "owner", "email", "display_name", "is_primary",
+            "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
+            "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
+            "daily_limit", "status", "status_detail", "verified_at", "signature_html", "created_at", "updated_at",
+        )
+        read_only_fields = ("id", "status", "status_detail", "verified_at", "created_at", "updated_at")
+        # Uniqueness per owner and the one-primary rule are the services'.
+        validators: list = []
+
+
+class MailboxVerifySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Mailbox.Status.choices)
+    smtp = serializers.CharField(help_text='"ok" or why the login failed.')
+    imap = serializers.CharField(help_text='"ok" or why the login failed (or that no IMAP server is configured).')

@@ -1,0 +1,167 @@
+"""Talking to a mailbox's own SMTP and IMAP servers.
+
+`smtp_connect` and `imap_connect` open a logged-in connection with the
+mailbox's security setting (`none`, `starttls`, `ssl`) and a timeout; the
+sender and inbox sync reuse them. `smtp_login_check` and `imap_login_check`
+answer "ok" or one sentence a rep can act on.
+
+Passwords never appear in what these return or raise: every message goes
+through `_scrub`, which blanks the mailbox's passwords should a server echo
+them back.
+"""
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import socket
+import ssl
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from mailboxes_app.models import Mailbox, Security
+
+CONNECT_TIMEOUT = 20  # seconds for connect, TLS handshake and each command
+OK = "ok"
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificate-verifying TLS with the system's trust store; tests patch this to trust their own CA."""
+    return ssl.create_default_context()
+
+
+def smtp_connect(mailbox: Mailbox, *, timeout: float = CONNECT_TIMEOUT) -> smtplib.SMTP:
+    """An SMTP connection to the mailbox's server, TLS as configured, logged in when a username is set.
+
+    The caller owns the connection (`quit()` it). Raises smtplib/OSError/ssl
+    errors as they come; `smtp_error_message` turns them into a sentence.
+    """
+    if mailbox.smtp_security == Security.SSL:
+        connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            mailbox.smtp_host, mailbox.smtp_port, timeout=timeout, context=tls_context()
+        )
+    else:
+        connection = smtplib.SMTP(mailbox.smtp_host, mailbox.smtp_port, timeout=timeout)
+    try:
+        connection.ehlo()
+        if mailbox.smtp_security == Security.STARTTLS:
+            connection.starttls(context=tls_context())
+            connection.ehlo()
+        if mailbox.smtp_username:
+            connection.login(mailbox.smtp_username, mailbox.smtp_password)
+    except BaseException:
+        _close_quietly(connection)
+        raise
+    return connection
+
+
+def imap_connect(mailbox: Mailbox, *, timeout: float = CONNECT_TIMEOUT) -> IMAPClient:
+    """A logged-in IMAP connection (IMAPClient), TLS as configured; the caller calls `logout()`."""
+    use_ssl = mailbox.imap_security == Security.SSL
+    client = IMAPClient(
+        mailbox.imap_host, port=mailbox.imap_port, ssl=use_ssl,
+        ssl_context=tls_context() if use_ssl else None, timeout=timeout,
+    )
+    try:
+        if mailbox.imap_security == Security.STARTTLS:
+            client.starttls(tls_context())
+        client.login(mailbox.imap_username or mailbox.email, mailbox.imap_password)
+    except BaseException:
+        _close_quietly(client)
+        raise
+    return client
+
+
+def smtp_login_check(mailbox: Mailbox) -> str:
+    """"ok" when the SMTP server accepts the mailbox's login, else why not."""
+    try:
+        connection = smtp_connect(mailbox)
+    except Exception as exc:  # every failure becomes a message for the rep
+        return _scrub(mailbox, smtp_error_message(mailbox, exc))
+    _close_quietly(connection)
+    return OK
+
+
+def imap_login_check(mailbox: Mailbox) -> str:
+    """"ok" when the IMAP server accepts the mailbox's login, else why not."""
+    try:
+        client = imap_connect(mailbox)
+    except Exception as exc:  # every failure becomes a message for the rep
+        return _scrub(mailbox, imap_error_message(mailbox, exc))
+    _close_quietly(client)
+    return OK
+
+
+def smtp_error_message(mailbox: Mailbox, exc: BaseException) -> str:
+    where = f"{mailbox.smtp_host}:{mailbox.smtp_port}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"The SMTP server refused the username or password ({_smtp_reply(exc)})."
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        if mailbox.smtp_security == Security.STARTTLS:
+            return f"The SMTP server at {where} does not offer STARTTLS; choose SSL or no encryption."
+        return f"The SMTP server at {where} does not offer login on this connection; try STARTTLS or SSL."
+    if isinstance(exc, smtplib.SMTPException) and not isinstance(exc, smtplib.SMTPServerDisconnected):
+        reply = _smtp_reply(exc) if isinstance(exc, smtplib.SMTPResponseException) else str(exc)
+        return f"The SMTP server at {where} refused the session: {reply}."
+    return _network_message("SMTP", where, exc)
+
+
+def imap_error_message(mailbox: Mailbox, exc: BaseException) -> str:
+    where = f"{mailbox.imap_host}:{mailbox.imap_port}"
+    if isinstance(exc, LoginError):
+        return f"The IMAP server refused the username or password ({_text(exc)})."
+    if isinstance(exc, IMAPClientError):
+        return f"The IMAP server at {where} refused the session: {_text(exc)}."
+    return _network_message("IMAP", where, exc)
+
+
+def _network_message(protocol: str, where: str, exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"The {protocol} server's TLS certificate at {where} could not be verified: {exc.verify_message}."
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS with the {protocol} server at {where} failed ({exc.reason or exc}); check the port and security."
+    if isinstance(exc, socket.gaierror):
+        return f"The {protocol} server name {where.rsplit(':', 1)[0]!r} could not be found."
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"No answer from the {protocol} server at {where} within {CONNECT_TIMEOUT} seconds."
+    if isinstance(exc, ConnectionRefusedError):
+        return f"The {protocol} server at {where} refused the connection; check the host and port."
+    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | EOFError):
+        return f"The {protocol} server at {where} closed the connection; check the port and security."
+    if isinstance(exc, OSError):
+        return f"Could not reach the {protocol} server at {where}: {exc.strerror or exc}."
+    return f"The {protocol} check failed: {type(exc).__name__}."
+
+
+def _smtp_reply(exc: smtplib.SMTPResponseException) -> str:
+    message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {message}".strip()
+
+
+def _text(exc: BaseException) -> str:
+    text = str(exc.args[0] if exc.args else exc)
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    return text
+
+
+def _scrub(mailbox: Mailbox, message: str) -> str:
+    for secret in (mailbox.smtp_password, mailbox.imap_password):
+        if secret and len(secret) >= 3:
+            message = message.replace(secret, "********")
+    return message[:500]
+
+
+def _close_quietly(connection: smtplib.SMTP | IMAPClient) -> None:
+    """Say goodbye politely; after a failure the socket may already be gone, which is fine."""
+    try:
+        if isinstance(connection, IMAPClient):
+            connection.logout()
+        else:
+            connection.quit()
+    except Exception:
+        with contextlib.suppress(Exception):
+            if isinstance(connection, IMAPClient):
+                connection.shutdown()
+            else:
+                connection.close()
