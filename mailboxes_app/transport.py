@@ -30,12 +30,13 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def smtp_connect(mailbox: Mailbox, *, timeout: float = CONNECT_TIMEOUT) -> smtplib.SMTP:
+def smtp_connect(mailbox: Mailbox, *, timeout: float | None = None) -> smtplib.SMTP:
     """An SMTP connection to the mailbox's server, TLS as configured, logged in when a username is set.
 
     The caller owns the connection (`quit()` it). Raises smtplib/OSError/ssl
     errors as they come; `smtp_error_message` turns them into a sentence.
     """
+    timeout = timeout or CONNECT_TIMEOUT
     if mailbox.smtp_security == Security.SSL:
         connection: smtplib.SMTP = smtplib.SMTP_SSL(
             mailbox.smtp_host, mailbox.smtp_port, timeout=timeout, context=tls_context()
@@ -55,8 +56,9 @@ def smtp_connect(mailbox: Mailbox, *, timeout: float = CONNECT_TIMEOUT) -> smtpl
     return connection
 
 
-def imap_connect(mailbox: Mailbox, *, timeout: float = CONNECT_TIMEOUT) -> IMAPClient:
+def imap_connect(mailbox: Mailbox, *, timeout: float | None = None) -> IMAPClient:
     """A logged-in IMAP connection (IMAPClient), TLS as configured; the caller calls `logout()`."""
+    timeout = timeout or CONNECT_TIMEOUT
     use_ssl = mailbox.imap_security == Security.SSL
     client = IMAPClient(
         mailbox.imap_host, port=mailbox.imap_port, ssl=use_ssl,
@@ -122,7 +124,8 @@ def _network_message(protocol: str, where: str, exc: BaseException) -> str:
         return f"TLS with the {protocol} server at {where} failed ({exc.reason or exc}); check the port and security."
     if isinstance(exc, socket.gaierror):
         return f"The {protocol} server name {where.rsplit(':', 1)[0]!r} could not be found."
-    if isinstance(exc, TimeoutError | socket.timeout):
+    # smtplib reports a timeout while reading a reply as "disconnected"; the timeout is its context.
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
         return f"No answer from the {protocol} server at {where} within {CONNECT_TIMEOUT} seconds."
     if isinstance(exc, ConnectionRefusedError):
         return f"The {protocol} server at {where} refused the connection; check the host and port."
