@@ -175,6 +175,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- Product knobs --------------------------------------------------------------------
 BULK_ENROLL_MAX_CONTACTS = 50
 BULK_THROTTLE_PER_MINUTE = 3
+# Scheduler timings. Defaults suit production; the process tests shorten them
+# so a killed worker's work comes back within seconds instead of minutes.
+# A message being sent keeps its lease this long (longer than any SMTP exchange).
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 600)
+# A claimed enrollment step or dispatched message is re-claimed after this if its task was lost.
+SCHEDULER_CLAIM_LEASE_SECONDS = env_int("SCHEDULER_CLAIM_LEASE_SECONDS", 120)
+# First retry after a temporary SMTP failure; later ones back off (×5, ×15, ×60, ...).
+SMTP_RETRY_BASE_SECONDS = env_int("SMTP_RETRY_BASE_SECONDS", 60)
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("sequences_app.public_urls")),
+    path("", include("sequences_app.urls")),
 ]
 
 handler400 = "config.views.bad_request"

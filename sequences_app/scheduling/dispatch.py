@@ -36,7 +36,6 @@ from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.services.enrollment_state import enrollment_resume
 
 logger = logging.getLogger(__name__)
-CLAIM_LEASE = timedelta(minutes=2)
 BATCH = 500
 CHUNK = 50
 
@@ -72,6 +71,10 @@ def scheduler_tick(
     return report
 
 
+def _claim_lease() -> timedelta:
+    return timedelta(seconds=settings.SCHEDULER_CLAIM_LEASE_SECONDS)
+
+
 def enrollments_claim_due(*, now: datetime, limit: int = BATCH) -> list[tuple[int, int]]:
     """Claim up to `limit` due enrollments; returns (id, version) pairs for the workers."""
     with transaction.atomic():
@@ -82,7 +85,7 @@ def enrollments_claim_due(*, now: datetime, limit: int = BATCH) -> list[tuple[in
         if not ids:
             return []
         Enrollment.objects.filter(pk__in=ids).update(
-            next_action_at=now + CLAIM_LEASE, version=F("version") + 1, updated_at=now
+            next_action_at=now + _claim_lease(), version=F("version") + 1, updated_at=now
         )
         return list(Enrollment.objects.filter(pk__in=ids).values_list("pk", "version"))
 
@@ -96,7 +99,7 @@ def messages_claim_due(*, now: datetime, limit: int = BATCH) -> list[list[int]]:
         rows = list(due.select_for_update(skip_locked=True).values_list("pk", "mailbox_id")[:limit])
         if not rows:
             return []
-        OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_attempt_at=now + CLAIM_LEASE)
+        OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_attempt_at=now + _claim_lease())
     by_mailbox: dict[int | None, list[int]] = {}
     for pk, mailbox_id in rows:
         by_mailbox.setdefault(mailbox_id, []).append(pk)

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from email.policy import SMTP
 from uuid import uuid4
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -45,9 +46,8 @@ from sequences_app.services.enrollment_state import enrollment_pause, enrollment
 
 logger = logging.getLogger(__name__)
 State = OutboundMessage.State
-# Longer than the SMTP timeouts and the task time limit: a live worker never loses its lease.
-LEASE = timedelta(minutes=10)
-RETRY_BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720)]
+# Multiples of SMTP_RETRY_BASE_SECONDS (1 min by default: 1, 5, 15 min, 1, 3, 6, 12 h).
+RETRY_STEPS = (1, 5, 15, 60, 180, 360, 720)
 SLOT_STATES = [State.SENDING, State.SENT, State.UNKNOWN]
 # CRLF line ends; long header values (List-Unsubscribe URLs) stay plain instead of RFC 2047-encoded.
 SMTP_POLICY = SMTP.clone(max_line_length=998)
@@ -169,7 +169,8 @@ def _claim(message_id: int, *, now: datetime) -> _Claim | str:
         claimed = OutboundMessage.objects.filter(pk=message.pk, state__in=[State.QUEUED, State.RETRY]).update(
             state=State.SENDING,
             lease_token=token,
-            lease_expires_at=now + LEASE,
+            # Longer than the SMTP timeouts and the task time limit: a live worker never loses it.
+            lease_expires_at=now + timedelta(seconds=settings.SEND_LEASE_SECONDS),
             sent_at=now,
             attempts=F("attempts") + 1,
             subject=rendered.subject[:998],
@@ -350,12 +351,13 @@ def _record_retry(claim: _Claim, why: str, *, now: datetime | None = None) -> st
         message = _mine(claim)
         if message is None:
             return "lease lost"
-        if message.attempts > len(RETRY_BACKOFF):
+        if message.attempts > len(RETRY_STEPS):
             return _fail(message, f"Gave up after {message.attempts} attempts: {why}", now)
         OutboundMessage.objects.filter(pk=message.pk).update(
             state=State.RETRY,
             sent_at=None,
-            next_attempt_at=now + RETRY_BACKOFF[message.attempts - 1],
+            next_attempt_at=now
+            + timedelta(seconds=settings.SMTP_RETRY_BASE_SECONDS * RETRY_STEPS[message.attempts - 1]),
             last_error=why[:1000],
             lease_token=None,
             lease_expires_at=None,

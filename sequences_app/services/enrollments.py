@@ -641,6 +641,10 @@ def _insert(
     is_bulk: bool,
     snapshot_base: dict[str, Any],
 ) -> dict[int, int]:
+    # Lock the sequence row: a deletion running now either finishes first (and
+    # nothing is enrolled) or waits for us (and then unenrolls what we wrote).
+    if not list(Sequence.objects.select_for_update().filter(pk=sequence.pk, deleted_at__isnull=True).values("pk")):
+        raise ServiceError("NOT_FOUND", "This sequence was deleted.", status_code=404)
     enrollments = Enrollment.objects.bulk_create(
         [
             Enrollment(

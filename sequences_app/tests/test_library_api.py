@@ -17,10 +17,6 @@ from tests.factories import ContactFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _tmp_urls(settings):
-    """Until config/urls.py mounts sequences_app's URLs (overrides the package conftest's fixture)."""
-    settings.ROOT_URLCONF = "sequences_app.tests.sequences_test_urls"
 
 
 @pytest.fixture(autouse=True)

@@ -28,10 +28,6 @@ pytestmark = pytest.mark.django_db
 NOW = datetime.fromisoformat("2026-03-27T12:00:00+00:00")
 
 
-@pytest.fixture(autouse=True)
-def _tmp_urls(settings):
-    """Until config/api/urls.py mounts sequences_app.api_urls (overrides the package conftest's fixture)."""
-    settings.ROOT_URLCONF = "sequences_app.tests.sequences_test_urls"
 
 
 @pytest.fixture

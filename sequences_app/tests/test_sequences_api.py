@@ -82,10 +82,6 @@ DEFAULT_SETTINGS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _tmp_urls(settings):
-    """Until config/api/urls.py mounts sequences_app.api_urls (overrides the package conftest's fixture)."""
-    settings.ROOT_URLCONF = "sequences_app.tests.sequences_test_urls"
 
 
 def client_for(user: Any) -> APIClient:
@@ -523,11 +519,19 @@ def test_listing_costs_the_same_queries_for_3_or_30_sequences(rep, django_assert
     assert all(len(s["steps"]) == 2 and len(s["sharing"]["users"]) == 1 for s in many.json()["results"])
 
 
-@pytest.mark.parametrize("path", ["abc/", "0/", f"{10**30}/", "1/enrollments/", "1/pause/", "1/resume/"])
+@pytest.mark.parametrize("path", ["abc/", "0/", f"{10**30}/"])
 def test_unknown_ids_and_other_owners_paths_are_not_found_here(rep, path):
     saved_sequence(rep)
 
     assert client_for(rep).get(f"{URL}{path}").status_code == 404
+
+
+@pytest.mark.parametrize("action", ["enrollments/", "pause/", "resume/"])
+def test_the_enrollment_actions_under_a_sequence_take_only_post(rep, action):
+    sequence = saved_sequence(rep)
+
+    response = client_for(rep).get(f"{URL}{sequence.pk}/{action}")
+    assert (response.status_code, response.json()["code"]) == (405, "METHOD_NOT_ALLOWED")
 
 
 def test_a_deleted_sequence_is_gone_for_everyone(rep, admin_user):
