@@ -10,7 +10,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("sequences_app.public_urls")),
+    path("", include("accounts_app.urls")),
+    path("", include("contacts_app.urls")),
     path("", include("sequences_app.urls")),
+    path("", include("mailboxes_app.urls")),
 ]
 
 handler400 = "config.views.bad_request"

@@ -1,0 +1,18 @@
+"""accounts_app's pages: log in and out, notifications, Settings (admins)."""
+from __future__ import annotations
+
+from django.urls import path
+
+from accounts_app import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.NudgeLoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/users/<int:pk>/", views.settings_user, name="settings-user"),
+    path("settings/teams/", views.settings_team, name="settings-team-create"),
+    path("settings/teams/<int:pk>/", views.settings_team, name="settings-team"),
+    path("settings/portal/", views.settings_portal, name="settings-portal"),
+]

@@ -1,0 +1,171 @@
+"""Pages of accounts_app: log in and out, notifications, and the admins' Settings.
+
+Settings writes go through accounts_app.services (the same functions as the
+API), so the rules — one seat per user, the last admin stays, real time
+zones and holiday countries — are the services'.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytz
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts_app.models import PortalSettings, Seat, Team, User
+from accounts_app.notifications import notifications_mark_read, notifications_recent
+from accounts_app.services import holiday_countries, portal_update, team_create, team_delete, team_update, user_update
+from config.errors import ServiceError
+from sequences_app.page_messages import service_error_text
+
+
+class NudgeLoginView(LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+@require_http_methods(["GET", "POST"])
+def logout_view(request: HttpRequest) -> HttpResponse:
+    """GET asks (a link can't log anyone out), POST logs out."""
+    if request.method == "POST":
+        logout(request)
+        return redirect("login")
+    return render(request, "registration/logout.html")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("sequences:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        notifications_mark_read(user=request.user)
+        messages.success(request, "All notifications marked as read.")
+        return redirect("notifications")
+    return render(request, "accounts/notifications.html", {"notices": notifications_recent(user=request.user)})
+
+
+def _admin_only(request: HttpRequest) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied("Settings are for admins.")
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    _admin_only(request)
+    tab = request.GET.get("tab", "users")
+    if tab not in ("users", "teams", "portal"):
+        tab = "users"
+    context: dict[str, Any] = {"tab": tab, "errors": {}}
+    if tab == "users":
+        context["users"] = (
+            User.objects.select_related("seat")
+            .prefetch_related(Prefetch("teams", queryset=Team.objects.only("id", "name")))
+            .order_by("username")
+        )
+        context["hubs"] = Seat.Hub.choices
+        context["tiers"] = Seat.Tier.choices
+    elif tab == "teams":
+        members = Prefetch("members", queryset=User.objects.order_by("username"))
+        context["teams"] = Team.objects.prefetch_related(members)
+        context["all_users"] = User.objects.filter(is_active=True).order_by("username")
+    else:
+        context.update(_portal_context(PortalSettings.load()))
+    return render(request, "accounts/settings.html", context)
+
+
+def _portal_context(portal: PortalSettings, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {
+        "portal": portal,
+        "time_zones": pytz.common_timezones,
+        "countries": sorted(holiday_countries()),
+        "errors": errors or {},
+        "tab": "portal",
+    }
+
+
+@login_required
+@require_POST
+def settings_user(request: HttpRequest, pk: int) -> HttpResponse:
+    _admin_only(request)
+    user = get_object_or_404(User, pk=pk)
+    hub, tier = request.POST.get("hub", ""), request.POST.get("tier", "")
+    data: dict[str, Any] = {
+        "can_bulk_enroll": request.POST.get("can_bulk_enroll") == "on",
+        "is_staff": request.POST.get("is_staff") == "on",
+        "seat": {"hub": hub, "tier": tier} if hub or tier else None,
+    }
+    try:
+        user_update(user=user, data=data)
+    except ServiceError as exc:
+        messages.error(request, f"{user.username}: {service_error_text(exc)}")
+    else:
+        messages.success(request, f"Saved {user.get_full_name() or user.username}.")
+    return redirect(f"{request.path.rsplit('/users/', 1)[0]}/?tab=users")
+
+
+@login_required
+@require_POST
+def settings_team(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _admin_only(request)
+    members = User.objects.filter(pk__in=_ints(request.POST.getlist("members")))
+    try:
+        if pk is None:
+            team = team_create(name=request.POST.get("name", ""), members=members)
+            messages.success(request, f"Team {team.name} created.")
+        else:
+            team = get_object_or_404(Team, pk=pk)
+            if request.POST.get("delete"):
+                team_delete(team=team)
+                messages.success(request, f"Team {team.name} deleted.")
+            else:
+                team_update(team=team, data={"name": request.POST.get("name", team.name), "members": members})
+                messages.success(request, f"Team {team.name} saved.")
+    except ServiceError as exc:
+        messages.error(request, service_error_text(exc))
+    return redirect("/settings/?tab=teams")
+
+
+@login_required
+@require_POST
+def settings_portal(request: HttpRequest) -> HttpResponse:
+    _admin_only(request)
+    data: dict[str, Any] = {
+        "time_zone": request.POST.get("time_zone", ""),
+        "holiday_country": request.POST.get("holiday_country", ""),
+    }
+    limits: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for tier in ("professional", "enterprise"):
+        raw = request.POST.get(f"send_limit_{tier}", "").strip()
+        try:
+            limits[tier] = int(raw)
+        except ValueError:
+            errors[f"send_limits.{tier}"] = ["Enter a whole number."]
+    data["send_limits"] = limits
+    if not errors:
+        try:
+            portal_update(data=data)
+        except ServiceError as exc:
+            errors = exc.extra.get("fields") or {"general": [service_error_text(exc)]}
+        else:
+            messages.success(request, "Portal settings saved.")
+            return redirect("/settings/?tab=portal")
+    portal = PortalSettings.load()
+    context = _portal_context(portal, errors)
+    context["submitted"] = request.POST
+    return render(request, "accounts/settings.html", context, status=400)
+
+
+def _ints(values: list[str]) -> list[int]:
+    return [int(value) for value in values if value.isdigit()]

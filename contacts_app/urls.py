@@ -1,0 +1,24 @@
+"""contacts_app's pages."""
+from __future__ import annotations
+
+from django.urls import path
+
+from contacts_app import views
+
+app_name = "contacts"
+
+urlpatterns = [
+    path("contacts/", views.contacts, name="contacts"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact"),
+    path("contacts/<int:pk>/meetings/", views.contact_meeting, name="contact-meeting"),
+    path("companies/", views.companies, name="companies"),
+    path("companies/<int:pk>/", views.company_detail, name="company"),
+    path("deals/", views.deals, name="deals"),
+    path("deals/<int:pk>/", views.deal_detail, name="deal"),
+    path("tickets/", views.tickets, name="tickets"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path("objects/<slug:schema>/", views.objects, name="objects"),
+    path("objects/<slug:schema>/<int:pk>/", views.object_detail, name="object"),
+    path("lists/", views.lists, name="lists"),
+    path("lists/<int:pk>/", views.list_detail, name="list"),
+]

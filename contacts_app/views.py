@@ -1,0 +1,193 @@
+"""CRM pages: the contacts index, records (contact, company, deal, ticket, custom object) and lists.
+
+Reads come from selectors; the only writes here are through services
+(meeting_record). Every enrollment entry point on these pages leads to the
+one enrollment review screen (sequences_app.pages.enroll).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts_app.models import PortalSettings
+from config.errors import ServiceError
+from config.paging import paginate
+from contacts_app import page_selectors as pages
+from contacts_app.models import Company, Contact, ContactList, CustomObject, Deal, ObjectSchema, Ticket
+from contacts_app.selectors import list_members, list_sizes
+from sequences_app.page_messages import service_error_text
+from sequences_app.selectors import sequences_visible_to
+from sequences_app.services.meetings import meeting_record
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _sequence_choices(user: Any) -> list[Any]:
+    return list(sequences_visible_to(user).only("id", "name").order_by("name"))
+
+
+@login_required
+def contacts(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    filters = {
+        "search": params.get("q", "").strip(),
+        "stage": params.get("stage", ""),
+        "owner": _int_or_none(params.get("owner")),
+    }
+    page = paginate(pages.contacts_index(**filters), params)
+    context = {
+        "page": page,
+        "filters": filters,
+        "stages": Contact.LifecycleStage.choices,
+        "owners": pages.owners(),
+        "live": pages.live_enrollments_by_contact([c.pk for c in page.items]),
+        "sequences": _sequence_choices(request.user),
+        # What "Select all" enrolls: the review screen reads the same filters back.
+        "carry": [
+            ("source", "contacts"),
+            ("q", filters["search"]),
+            ("stage", filters["stage"]),
+            ("owner", filters["owner"] or ""),
+        ],
+    }
+    return render(request, "contacts/contacts.html", context)
+
+
+@login_required
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = pages.contact_record(pk)
+    if contact is None:
+        raise Http404("No such contact.")
+    context = {
+        "contact": contact,
+        "sequences": _sequence_choices(request.user),
+        "enrollments": pages.contact_enrollments(contact),
+        "portal_tz": PortalSettings.load().time_zone,
+        **pages.contact_associations(contact),
+        **pages.contact_activity(contact),
+    }
+    return render(request, "contacts/contact_detail.html", context)
+
+
+@login_required
+@require_POST
+def contact_meeting(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Log meeting": the same service as `POST /meetings/` (it unenrolls per the sequence's settings)."""
+    contact = get_object_or_404(Contact, pk=pk)
+    raw = request.POST.get("starts_at", "")
+    try:
+        local = datetime.fromisoformat(raw)
+    except ValueError:
+        messages.error(request, "Enter the meeting's date and time.")
+        return redirect("contacts:contact", pk=pk)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=ZoneInfo(PortalSettings.load().time_zone))
+    try:
+        meeting_record(contact=contact, user=request.user, starts_at=local, title=request.POST.get("title", "")[:255])
+    except ServiceError as exc:
+        messages.error(request, service_error_text(exc))
+    else:
+        messages.success(request, f"Meeting with {contact} logged.")
+    return redirect("contacts:contact", pk=pk)
+
+
+# --- Companies, deals, tickets, custom objects ------------------------------------------------
+
+
+def _index(request: HttpRequest, queryset: Any, template: str, **extra: Any) -> HttpResponse:
+    page = paginate(queryset, request.GET)
+    return render(request, template, {"page": page, "q": request.GET.get("q", ""), **extra})
+
+
+@login_required
+def companies(request: HttpRequest) -> HttpResponse:
+    return _index(request, pages.companies_index(request.GET.get("q", "").strip()), "contacts/companies.html")
+
+
+@login_required
+def deals(request: HttpRequest) -> HttpResponse:
+    return _index(request, pages.deals_index(request.GET.get("q", "").strip()), "contacts/deals.html")
+
+
+@login_required
+def tickets(request: HttpRequest) -> HttpResponse:
+    return _index(request, pages.tickets_index(request.GET.get("q", "").strip()), "contacts/tickets.html")
+
+
+@login_required
+def objects(request: HttpRequest, schema: str) -> HttpResponse:
+    object_schema = get_object_or_404(ObjectSchema, name=schema)
+    return _index(request, pages.objects_index(object_schema), "contacts/objects.html", schema=object_schema)
+
+
+def _record_page(request: HttpRequest, record: Any, record_type: str, label: str, back: str) -> HttpResponse:
+    contacts = list(pages.record_contacts(record)[:100])
+    context = {
+        "record": record,
+        "record_type": record_type,
+        "record_label": label,
+        "back_url": back,
+        "associated": contacts,
+        "live": pages.live_enrollments_by_contact([c.pk for c in contacts]),
+        "sequences": _sequence_choices(request.user),
+        "properties": sorted((record.properties or {}).items()),
+    }
+    return render(request, "contacts/record_detail.html", context)
+
+
+@login_required
+def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    company = get_object_or_404(Company.objects.select_related("owner"), pk=pk)
+    return _record_page(request, company, "company", "company", "contacts:companies")
+
+
+@login_required
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = get_object_or_404(Deal.objects.select_related("company", "owner"), pk=pk)
+    return _record_page(request, deal, "deal", "deal", "contacts:deals")
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_object_or_404(Ticket.objects.select_related("owner"), pk=pk)
+    return _record_page(request, ticket, "ticket", "ticket", "contacts:tickets")
+
+
+@login_required
+def object_detail(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
+    record = get_object_or_404(CustomObject.objects.select_related("schema"), pk=pk, schema__name=schema)
+    return _record_page(request, record, record.schema.name, record.schema.label.lower(), "contacts:objects")
+
+
+# --- Lists ----------------------------------------------------------------------------------------
+
+
+@login_required
+def lists(request: HttpRequest) -> HttpResponse:
+    all_lists = list(ContactList.objects.select_related("created_by").order_by("name", "id")[:200])
+    return render(request, "contacts/lists.html", {"lists": all_lists, "sizes": list_sizes(all_lists)})
+
+
+@login_required
+def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact_list = get_object_or_404(ContactList, pk=pk)
+    members = list_members(contact_list=contact_list).select_related("company", "owner").order_by("-created_at", "-id")
+    page = paginate(members, request.GET)
+    context = {
+        "contact_list": contact_list,
+        "page": page,
+        "size": page.total,
+        "live": pages.live_enrollments_by_contact([c.pk for c in page.items]),
+        "sequences": _sequence_choices(request.user),
+        "carry": [("source", "list"), ("list", contact_list.pk)],
+    }
+    return render(request, "contacts/list_detail.html", context)

@@ -1,0 +1,114 @@
+"""Mailbox pages: connect SMTP/IMAP, verify, make primary, daily cap. Passwords are write-only.
+
+Every write is mailboxes_app.services (the API's functions): verifying
+connects a mailbox only when its servers accept the login.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from config.errors import ServiceError
+from mailboxes_app.models import Mailbox, Security
+from mailboxes_app.services import mailbox_create, mailbox_delete, mailbox_set_primary, mailbox_update, mailbox_verify
+from sequences_app.page_messages import service_error_text
+
+TEXT_FIELDS = ("email", "display_name", "smtp_host", "smtp_username", "imap_host", "imap_username")
+PORT_FIELDS = ("smtp_port", "imap_port")
+PASSWORD_FIELDS = ("smtp_password", "imap_password")
+
+
+def _own(request: HttpRequest) -> Any:
+    return Mailbox.objects.filter(owner=request.user)
+
+
+def _fields(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Form values in the service's shape; a blank password field keeps the stored one."""
+    values: dict[str, Any] = {name: data.get(name, "").strip() for name in TEXT_FIELDS}
+    errors: dict[str, list[str]] = {}
+    for name in PORT_FIELDS:
+        raw = data.get(name, "").strip()
+        if raw.isdigit() and 0 < int(raw) < 65536:
+            values[name] = int(raw)
+        else:
+            errors[name] = ["Enter a port number from 1 to 65535."]
+    for name in ("smtp_security", "imap_security"):
+        values[name] = data.get(name) if data.get(name) in Security.values else Security.STARTTLS
+    for name in PASSWORD_FIELDS:
+        if data.get(name):
+            values[name] = data[name]
+    cap = data.get("daily_limit", "").strip()
+    if cap and not cap.isdigit():
+        errors["daily_limit"] = ["Enter a whole number, or leave empty for the seat's limit."]
+    values["daily_limit"] = int(cap) if cap.isdigit() else None
+    if not values["email"]:
+        errors["email"] = ["Enter the mailbox's email address."]
+    if not values["smtp_host"]:
+        errors["smtp_host"] = ["Enter the SMTP server."]
+    return values, errors
+
+
+@login_required
+def mailbox_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "mailboxes/index.html", {"mailboxes": _own(request).order_by("-is_primary", "email")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mailbox_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    mailbox = get_object_or_404(_own(request), pk=pk) if pk is not None else None
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        values, errors = _fields(request.POST)
+        if not errors:
+            try:
+                if mailbox is None:
+                    email, smtp_host = values.pop("email"), values.pop("smtp_host")
+                    mailbox = mailbox_create(
+                        owner=request.user, acting_user=request.user, email=email, smtp_host=smtp_host,
+                        is_primary=request.POST.get("is_primary") == "on", **values,
+                    )
+                    messages.success(request, f"{mailbox.email} added. Verify it to start sending from it.")
+                else:
+                    mailbox_update(mailbox=mailbox, data=values)
+                    messages.success(request, f"{mailbox.email} saved.")
+                return redirect("mailboxes:index")
+            except ServiceError as exc:
+                errors = exc.extra.get("fields") or {"general": [service_error_text(exc)]}
+                values.setdefault("email", request.POST.get("email", ""))
+                values.setdefault("smtp_host", request.POST.get("smtp_host", ""))
+    elif mailbox is not None:
+        values = {name: getattr(mailbox, name) for name in (*TEXT_FIELDS, *PORT_FIELDS, "smtp_security",
+                                                             "imap_security", "daily_limit")}
+    else:
+        values = {"smtp_port": 587, "imap_port": 993, "smtp_security": "starttls", "imap_security": "ssl"}
+    context = {"mailbox": mailbox, "values": values, "errors": errors, "securities": Security.choices}
+    return render(request, "mailboxes/form.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_POST
+def mailbox_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    mailbox = get_object_or_404(_own(request), pk=pk)
+    try:
+        if action == "verify":
+            result = mailbox_verify(mailbox=mailbox)
+            if result.status == Mailbox.Status.CONNECTED:
+                messages.success(request, f"{mailbox.email} is connected.")
+            else:
+                messages.error(request, f"{mailbox.email} could not connect. SMTP: {result.smtp}. IMAP: {result.imap}.")
+        elif action == "primary":
+            mailbox_set_primary(mailbox=mailbox)
+            messages.success(request, f"{mailbox.email} is now your primary mailbox.")
+        elif action == "delete":
+            mailbox_delete(mailbox=mailbox)
+            messages.success(request, f"{mailbox.email} removed.")
+    except ServiceError as exc:
+        messages.error(request, service_error_text(exc))
+    return redirect("mailboxes:index")
