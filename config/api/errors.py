@@ -114,6 +114,10 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         # request won the race, which the caller can retry.
         logger.info("integrity error answered as 409: %s", exc)
         return _Conflict()
+    if isinstance(exc, RecursionError):
+        # json's decoder recurses per nesting level: a body nested thousands deep
+        # exhausts the stack before any validation can look at it.
+        return exceptions.ParseError("The JSON is nested too deeply.")
     if isinstance(exc, DataError):
         # A value the database can't hold that slipped past validation
         # (an out-of-range number, say): the input is wrong, not the server.
