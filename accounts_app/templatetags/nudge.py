@@ -60,11 +60,11 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def in_zone(moment: datetime | None, zone: str) -> datetime | None:
-    """`moment` as wall-clock time in `zone` (unchanged when the zone is unknown)."""
+    """`moment` as wall-clock time in `zone`, naive so that `|date` doesn't convert it back to UTC."""
     if moment is None:
         return None
     try:
-        return moment.astimezone(ZoneInfo(zone))
+        return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     except (ZoneInfoNotFoundError, ValueError):
         return moment
 
@@ -75,3 +75,11 @@ def field_errors(errors: Any, name: str) -> list[str]:
     if not errors:
         return []
     return list(errors.get(name, []))
+
+
+@register.filter
+def person(user: Any) -> str:
+    """A user's full name, else username; "—" for nobody (a filter argument can't look into None)."""
+    if user is None or user == "":
+        return "—"
+    return user.get_full_name() or user.username

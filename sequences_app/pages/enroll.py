@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytz
 from django.contrib.auth.decorators import login_required
@@ -52,14 +53,14 @@ def _sequence_for(request: HttpRequest, sequence_id: int | None) -> Sequence:
 
 
 def _verdicts(result: EnrollmentResult, contacts: dict[int, Contact]) -> list[Verdict]:
-    steps_by_type = {}
     lines: list[Verdict] = []
     for item in result.enrolled:
         schedule = [
-            {"order": step.order, "type": step.type, "at": step.at, "local": step.at.astimezone(_zone(item.time_zone))}
+            # Naive wall-clock time: the template's |date must not turn it back into UTC.
+            {"order": step.order, "type": step.type, "at": step.at,
+             "local": step.at.astimezone(ZoneInfo(item.time_zone)).replace(tzinfo=None)}
             for step in item.schedule
         ]
-        steps_by_type[item.contact] = schedule
         lines.append(
             Verdict(
                 contact=contacts.get(item.contact), contact_id=item.contact, ok=True, schedule=schedule,
@@ -79,12 +80,6 @@ def _verdicts(result: EnrollmentResult, contacts: dict[int, Contact]) -> list[Ve
             )
         )
     return lines
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def _review_context(

@@ -109,7 +109,8 @@
     var labelledBy = holder.getAttribute("aria-labelledby");
     if (labelledBy) quill.root.setAttribute("aria-labelledby", labelledBy);
     quill.on("text-change", function (delta, old, source) {
-      input.value = quill.getSemanticHTML();
+      // root.innerHTML keeps plain spaces (getSemanticHTML turns them into &nbsp;, which breaks tokens).
+      input.value = quill.root.innerHTML;
       if (source === "user") markEdited(input);
     });
     var tools = (holder.getAttribute("data-tools") || "").split(",");
