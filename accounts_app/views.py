@@ -42,7 +42,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("sequences:list")
+    return redirect("sequences:index")
 
 
 @login_required
