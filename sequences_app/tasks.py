@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from sequences_app.scheduling.dispatch import scheduler_tick
 from sequences_app.scheduling.runner import enrollment_run_step
 from sequences_app.scheduling.sender import messages_send
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="nudge.scheduler_tick", ignore_result=True, time_limit=120, soft_time_limit=100, expires=30)
@@ -19,10 +23,12 @@ def tick() -> None:
 
 @shared_task(name="nudge.run_steps", ignore_result=True, time_limit=300, soft_time_limit=240)
 def run_steps(pairs: list[list[int]]) -> None:
-    for enrollment_id, version in pairs:
-        enrollment_run_step(enrollment_id=enrollment_id, version=version)
+    for enrollment_id, step_order in pairs:
+        outcome = enrollment_run_step(enrollment_id=enrollment_id, step_order=step_order)
+        logger.info("enrollment %s step %s: %s", enrollment_id, step_order, outcome)
 
 
 @shared_task(name="nudge.send_messages", ignore_result=True, time_limit=300, soft_time_limit=280)
 def send_messages(message_ids: list[int]) -> None:
-    messages_send(message_ids)
+    outcomes = messages_send(message_ids)
+    logger.info("messages %s: %s", message_ids, outcomes)

@@ -3,11 +3,10 @@
 Beat runs `scheduler_tick` every few seconds. Each step below is a short
 transaction over a partial index, so a tick costs what is due, not what
 exists, and any number of ticks or workers can run at once:
-1. Due enrollments are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL; a
-   conditional UPDATE bumping `version` and pushing `next_action_at` a lease
-   ahead) and sent to workers in chunks. A lost task is harmless: the lease
-   runs out and the enrollment is due again; a repeated task finds the
-   version changed and does nothing.
+1. Due enrollments are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL, then
+   an UPDATE pushing `next_action_at` a lease ahead) and sent to workers in
+   chunks. A lost task is harmless: the lease runs out and the enrollment is
+   due again; a repeated or late task finds the step done and does nothing.
 2. Due messages (queued or waiting to retry) get a dispatch lease the same
    way and go to workers grouped by mailbox.
 3. Messages whose sending lease ran out become `unknown` (never resent).
@@ -76,7 +75,7 @@ def _claim_lease() -> timedelta:
 
 
 def enrollments_claim_due(*, now: datetime, limit: int = BATCH) -> list[tuple[int, int]]:
-    """Claim up to `limit` due enrollments; returns (id, version) pairs for the workers."""
+    """Claim up to `limit` due enrollments; returns (id, current step) pairs for the workers."""
     with transaction.atomic():
         due = Enrollment.objects.filter(
             status__in=[Enrollment.Status.SCHEDULED, Enrollment.Status.ACTIVE], next_action_at__lte=now
@@ -87,7 +86,7 @@ def enrollments_claim_due(*, now: datetime, limit: int = BATCH) -> list[tuple[in
         Enrollment.objects.filter(pk__in=ids).update(
             next_action_at=now + _claim_lease(), version=F("version") + 1, updated_at=now
         )
-        return list(Enrollment.objects.filter(pk__in=ids).values_list("pk", "version"))
+        return list(Enrollment.objects.filter(pk__in=ids).values_list("pk", "current_step"))
 
 
 def messages_claim_due(*, now: datetime, limit: int = BATCH) -> list[list[int]]:

@@ -1,8 +1,13 @@
 """Running an enrollment's current step, and moving on when a step is done.
 
-The dispatcher claims a due enrollment by bumping its `version` and pushing
-`next_action_at` a lease ahead; `enrollment_run_step` then does the step
-only if the version still matches (a stale or repeated task does nothing).
+The dispatcher claims a due enrollment by pushing `next_action_at` a lease
+ahead and hands its id and current step to a worker. `enrollment_run_step`
+does the step only while it is still that step's turn: the enrollment runs,
+is on that step, is due or claimed (not moved to a later time), and the step
+has not been acted on. A task that arrives late (after the lease ran out and
+the step was claimed again), twice, or after the enrollment moved on does
+nothing — and a slow queue never starves a step, since any of its claims may
+run it.
 
 1. An automated email step creates its OutboundMessage (unique per
    enrollment step, so a repeat finds the existing one) in the same
@@ -22,6 +27,7 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -47,18 +53,27 @@ def follow_up_rules(enrollment: Enrollment, portal: PortalSettings | None = None
     return FollowUpRules(settings.follow_up_days, settings.send_window, portal.holiday_country)
 
 
-def enrollment_run_step(*, enrollment_id: int, version: int, now: datetime | None = None) -> str:
-    """Do the current step of a claimed enrollment; returns what happened (for logs and tests)."""
+def enrollment_run_step(*, enrollment_id: int, step_order: int, now: datetime | None = None) -> str:
+    """Do step `step_order` of a claimed enrollment if it is still its turn; returns what happened."""
     now = now or timezone.now()
     with transaction.atomic():
         enrollment = (
             Enrollment.objects.select_for_update(of=("self",))
             .select_related("contact__company", "sender", "mailbox")
-            .filter(pk=enrollment_id, version=version, status__in=RUNNABLE)
+            .filter(
+                pk=enrollment_id,
+                status__in=RUNNABLE,
+                current_step=step_order,
+                next_action_at__lte=now + timedelta(seconds=settings.SCHEDULER_CLAIM_LEASE_SECONDS),
+            )
             .first()
         )
         if enrollment is None:
             return "stale"
+        if not EnrollmentStep.objects.filter(
+            enrollment=enrollment, order=step_order, status=EnrollmentStep.Status.SCHEDULED
+        ).exists():
+            return "already done"
         step = snapshot_step(enrollment, enrollment.current_step)
         if step is None:
             _finish(enrollment, now)

@@ -73,7 +73,7 @@ def run_scheduler(now: datetime | None = None, *, rounds: int = 5) -> list[TickR
     for _ in range(rounds):
         report = scheduler_tick(
             now=now,
-            run_steps=lambda pairs: [enrollment_run_step(enrollment_id=pk, version=v, now=now) for pk, v in pairs],
+            run_steps=lambda pairs: [enrollment_run_step(enrollment_id=pk, step_order=o, now=now) for pk, o in pairs],
             send_messages=lambda ids: messages_send(ids, now=now),
         )
         reports.append(report)

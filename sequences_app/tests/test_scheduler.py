@@ -247,8 +247,8 @@ def test_unenroll_stops_a_message_already_queued(sender, mailserver):
     sequence = make_sequence(sender, EMAIL_1)
     with time_machine.travel(START, tick=False):
         [enrollment] = enroll(sequence, sender, [contact()])
-        [(pk, version)] = enrollments_claim_due(now=timezone.now())
-        enrollment_run_step(enrollment_id=pk, version=version)
+        [(pk, order)] = enrollments_claim_due(now=timezone.now())
+        enrollment_run_step(enrollment_id=pk, step_order=order)
         assert OutboundMessage.objects.get().state == "queued"
         enrollment_unenroll(enrollment=Enrollment.objects.get(pk=enrollment.pk))
         run_scheduler()
@@ -260,9 +260,9 @@ def test_a_repeated_or_stale_step_task_creates_nothing_twice(sender, mailserver)
     sequence = make_sequence(sender, EMAIL_1)
     with time_machine.travel(START, tick=False):
         enroll(sequence, sender, [contact()])
-        [(pk, version)] = enrollments_claim_due(now=timezone.now())
-        assert enrollment_run_step(enrollment_id=pk, version=version) == "email queued"
-        assert enrollment_run_step(enrollment_id=pk, version=version) == "stale"
+        [(pk, order)] = enrollments_claim_due(now=timezone.now())
+        assert enrollment_run_step(enrollment_id=pk, step_order=order) == "email queued"
+        assert enrollment_run_step(enrollment_id=pk, step_order=order) == "stale"
         run_scheduler()
     assert OutboundMessage.objects.count() == 1
     assert len(mailserver.handler.received) == 1
@@ -272,8 +272,8 @@ def test_a_message_whose_worker_died_mid_send_becomes_unknown_and_is_never_resen
     sequence = make_sequence(sender, EMAIL_1, {**EMAIL_3, "delay_days": 0})
     with time_machine.travel(START, tick=False) as traveller:
         [enrollment] = enroll(sequence, sender, [contact()])
-        [(pk, version)] = enrollments_claim_due(now=timezone.now())
-        enrollment_run_step(enrollment_id=pk, version=version)
+        [(pk, order)] = enrollments_claim_due(now=timezone.now())
+        enrollment_run_step(enrollment_id=pk, step_order=order)
         # A worker claimed it and died before recording the answer.
         OutboundMessage.objects.update(
             state="sending", lease_token="00000000-0000-0000-0000-000000000001",

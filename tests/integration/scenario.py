@@ -64,7 +64,10 @@ def _rep(name: str, port: int, *, tier: str = "enterprise", daily_limit: int | N
 
 
 def _sequence(owner: User, *steps: dict[str, Any]) -> Sequence:
-    sequence = Sequence.objects.create(name=f"Scenario {Sequence.objects.count() + 1}", owner=owner)
+    # Every day, so a run on a weekend doesn't wait for Monday.
+    sequence = Sequence.objects.create(
+        name=f"Scenario {Sequence.objects.count() + 1}", owner=owner, follow_up_days="EVERYDAY"
+    )
     for order, step in enumerate(steps, start=1):
         SequenceStep.objects.create(sequence=sequence, order=order, **step)
     return sequence
@@ -175,6 +178,15 @@ def state() -> dict[str, Any]:
             EnrollmentStep.objects.exclude(detail="").values_list("detail", flat=True).distinct()[:20]
         ),
         "message_ids": dict(OutboundMessage.objects.values_list("message_id", "state")),
+        "by_contact": {
+            enrollment.contact.email: {
+                "status": enrollment.status,
+                "reason": enrollment.reason,
+                "steps": [step.status for step in enrollment.steps.order_by("order")],
+            }
+            for enrollment in Enrollment.objects.select_related("contact")[:100]
+            if enrollment.contact is not None
+        },
     }
 
 
