@@ -316,6 +316,8 @@ def sequence_performance_page(request: HttpRequest, pk: int) -> HttpResponse:
     sequence = get_object_or_404(sequences_visible_to(request.user).select_related("owner"), pk=pk)
     context = _sequence_context(request, sequence, "performance")
     performance = sequence_performance(sequence=sequence)
+    for row in performance["steps"]:
+        row["type_label"] = StepType(row["type"]).label if row["type"] in StepType.values else "Removed step"
     context["performance"] = performance
     context["chart"] = _chart(performance["timeline"])
     return render(request, "sequences/performance.html", context)
@@ -324,7 +326,8 @@ def sequence_performance_page(request: HttpRequest, pk: int) -> HttpResponse:
 def _chart(timeline: list[dict[str, Any]]) -> dict[str, Any]:
     """Polylines for an inline SVG chart (enrolled, sent, replied per day)."""
     width, height, pad = 720, 220, 28
-    peak = max([1] + [max(day["enrolled"], day["sent"], day["replied"]) for day in timeline])
+    highest = max([0] + [max(day["enrolled"], day["sent"], day["replied"]) for day in timeline])
+    peak = max(4, -(-highest // 4) * 4)  # A multiple of 4, so the four grid steps are whole numbers.
     step = (width - 2 * pad) / max(1, len(timeline) - 1)
 
     def points(key: str) -> str:
@@ -333,11 +336,12 @@ def _chart(timeline: list[dict[str, Any]]) -> dict[str, Any]:
             for i, day in enumerate(timeline)
         )
 
-    ticks = [{"y": height - pad - f * (height - 2 * pad), "value": round(peak * f)} for f in (0, 0.5, 1)]
+    ticks = [{"y": height - pad - n / 4 * (height - 2 * pad), "value": peak * n // 4} for n in range(5)]
+    last = len(timeline) - 1
     labels = [
         {"x": pad + i * step, "text": day["date"][5:]}
         for i, day in enumerate(timeline)
-        if i % 7 == 0 or i == len(timeline) - 1
+        if (last - i) % 7 == 0
     ]
     return {
         "width": width, "height": height, "pad": pad, "ticks": ticks, "labels": labels,
