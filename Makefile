@@ -52,7 +52,7 @@ catcher: $(STAMP)
 
 test: $(STAMP)
 	mkdir -p $(BROKER_DIRS)
-	$(BIN)/pytest -n auto $(ARGS)
+	$(BIN)/pytest -n auto --dist loadgroup $(ARGS)
 
 lint: $(STAMP)
 	mkdir -p $(VAR_DIR)
