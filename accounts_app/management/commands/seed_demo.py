@@ -1,14 +1,17 @@
 """Seed an idempotent demo portal: run it as often as you like, nothing is duplicated."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from accounts_app.models import PortalSettings, Seat, Team, User
+from accounts_app.models import Notification, PortalSettings, Seat, Team, User
 from contacts_app.models import Company, Contact, ContactList, Deal, ListMembership, Ticket
 from mailboxes_app.models import Mailbox, Security
-from sequences_app.models import Priority, Sequence, SequenceStep, Snippet, StepType
+from sequences_app.models import Enrollment, Priority, Sequence, SequenceStep, Snippet, StepType, Task
 
 DEMO_PASSWORD = "nudge-demo"  # noqa: S105  (a published demo login, not a secret)
 
@@ -135,7 +138,7 @@ class Command(BaseCommand):
             },
         )
 
-        self._sequence("Post-conference follow-up", users["alice"], Sequence.Visibility.EVERYONE, INTRO_STEPS)
+        intro = self._sequence("Post-conference follow-up", users["alice"], Sequence.Visibility.EVERYONE, INTRO_STEPS)
         nurture = self._sequence("Enterprise nurture", users["bob"], Sequence.Visibility.SPECIFIC, NURTURE_STEPS)
         nurture.shared_teams.add(team)
         Snippet.objects.get_or_create(
@@ -144,9 +147,40 @@ class Command(BaseCommand):
             defaults={"name": "Book a time", "body_html": "<p>Pick any slot that suits you in my calendar.</p>"},
         )
 
+        self._activity(users["alice"], intro, contacts)
+
         self.stdout.write(self.style.SUCCESS("Demo portal ready."))
         self.stdout.write(f"  demo logins (password {DEMO_PASSWORD!r}): " + ", ".join(users))
         self.stdout.write(f"  mailboxes send to the local mail catcher at {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
+
+    def _activity(self, alice: User, intro: Sequence, contacts: list[Contact]) -> None:
+        """Something on the pages from the start: an enrollment, a task in the queue, a notification.
+
+        The enrollment goes through the enrollment service like any other; it
+        is made once (a contact already enrolled, or enrolled before, is left alone).
+        """
+        from sequences_app.services.enrollments import enrollment_create
+
+        peter = contacts[4]
+        if not Enrollment.objects.filter(contact=peter).exists():
+            enrollment_create(sequence=intro, caller=alice, contact_ids=[peter.pk])
+        Task.objects.get_or_create(
+            owner=alice,
+            title="Send Maria the pricing sheet",
+            defaults={
+                "contact": contacts[0],
+                "type": StepType.TODO,
+                "priority": Priority.HIGH,
+                "due_at": timezone.now() + timedelta(days=1),
+                "notes": "She asked for the annual plan in euros.",
+            },
+        )
+        Notification.objects.get_or_create(
+            user=alice,
+            kind="welcome",
+            defaults={"message": "Welcome to the Nudge demo: enroll a contact from Contacts or a sequence.",
+                      "url": "/sequences/"},
+        )
 
     def _user(self, username: str, first: str, last: str, staff: bool, tier: str) -> User:
         user, created = User.objects.get_or_create(
