@@ -5,6 +5,8 @@ import pytest
 
 from tests.factories import MailboxFactory, SeatFactory, UserFactory
 
+pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_api"]
+
 
 @pytest.fixture
 def rep(db):

@@ -113,26 +113,27 @@ class EnrollmentDetailView(generics.RetrieveAPIView):
 
 
 class _EnrollmentActionView(APIView):
-    action: Any = None
+    # Not `action`: DRF and drf-spectacular use that name for the view's action label.
+    change: Any = None
 
     @extend_schema(request=None, responses=EnrollmentSerializer)
     def post(self, request: Request, pk: int) -> Response:
         enrollment = get_object_or_404(enrollments_visible_to(request.user), pk=pk)
-        type(self).action(enrollment=enrollment)
+        type(self).change(enrollment=enrollment)
         fresh = _enrollments_with_steps(Enrollment.objects.filter(pk=enrollment.pk)).get()
         return Response(EnrollmentSerializer(fresh).data)
 
 
 class EnrollmentPauseView(_EnrollmentActionView):
-    action = enrollment_pause
+    change = enrollment_pause
 
 
 class EnrollmentResumeView(_EnrollmentActionView):
-    action = enrollment_resume
+    change = enrollment_resume
 
 
 class EnrollmentUnenrollView(_EnrollmentActionView):
-    action = enrollment_unenroll
+    change = enrollment_unenroll
 
 
 class SequencePauseView(APIView):

@@ -220,17 +220,8 @@ def enrollment_create(
     enrolled = [Enrolled(plan.contact.pk, status, plan.tz_name, plan.schedule) for plan in plans]
     if not dry_run and plans:
         snapshot_base = {"sequence_name": sequence.name, "settings": effective_settings.to_dict()}
-        created = _write(
-            plans,
-            sequence=sequence,
-            sender=sender,
-            enrolled_by=caller,
-            mailbox=mailbox,
-            start_step=start_step,
-            status=status,
-            is_bulk=is_bulk,
-            snapshot_base=snapshot_base,
-        )
+        batch = _Batch(sequence, sender, caller, mailbox, start_step, status, is_bulk, snapshot_base)
+        created = _write(plans, batch)
         enrolled = []
         for plan in plans:
             if plan.contact.pk in created:
@@ -593,18 +584,21 @@ def _schedule(
 # --- Writing -----------------------------------------------------------------------------------
 
 
-def _write(
-    plans: list[_Plan],
-    *,
-    sequence: Sequence,
-    sender: User,
-    enrolled_by: User | None,
-    mailbox: Mailbox,
-    start_step: int,
-    status: str,
-    is_bulk: bool,
-    snapshot_base: dict[str, Any],
-) -> dict[int, int]:
+@dataclass(frozen=True)
+class _Batch:
+    """What every enrollment written by one action shares."""
+
+    sequence: Sequence
+    sender: User
+    enrolled_by: User | None
+    mailbox: Mailbox
+    start_step: int
+    status: str
+    is_bulk: bool
+    snapshot_base: dict[str, Any]
+
+
+def _write(plans: list[_Plan], batch: _Batch) -> dict[int, int]:
     """Enroll every plan; return contact id → enrollment id for those enrolled.
 
     All plans go in one transaction with two bulk inserts. If another request
@@ -614,35 +608,22 @@ def _write(
     """
     try:
         with transaction.atomic():
-            return _insert(plans, sequence, sender, enrolled_by, mailbox, start_step, status, is_bulk, snapshot_base)
+            return _insert(plans, batch)
     except IntegrityError:
         created: dict[int, int] = {}
         for plan in plans:
             try:
                 with transaction.atomic():
-                    created.update(
-                        _insert(
-                            [plan], sequence, sender, enrolled_by, mailbox, start_step, status, is_bulk, snapshot_base
-                        )
-                    )
+                    created.update(_insert([plan], batch))
             except IntegrityError:
                 continue
         return created
 
 
-def _insert(
-    plans: list[_Plan],
-    sequence: Sequence,
-    sender: User,
-    enrolled_by: User | None,
-    mailbox: Mailbox,
-    start_step: int,
-    status: str,
-    is_bulk: bool,
-    snapshot_base: dict[str, Any],
-) -> dict[int, int]:
+def _insert(plans: list[_Plan], batch: _Batch) -> dict[int, int]:
     # Lock the sequence row: a deletion running now either finishes first (and
     # nothing is enrolled) or waits for us (and then unenrolls what we wrote).
+    sequence = batch.sequence
     if not list(Sequence.objects.select_for_update().filter(pk=sequence.pk, deleted_at__isnull=True).values("pk")):
         raise ServiceError("NOT_FOUND", "This sequence was deleted.", status_code=404)
     enrollments = Enrollment.objects.bulk_create(
@@ -650,18 +631,18 @@ def _insert(
             Enrollment(
                 sequence=sequence,
                 contact=plan.contact,
-                sender=sender,
-                enrolled_by=enrolled_by,
-                mailbox=mailbox,
+                sender=batch.sender,
+                enrolled_by=batch.enrolled_by,
+                mailbox=batch.mailbox,
                 time_zone=plan.tz_name,
-                status=status,
-                snapshot={**snapshot_base, "steps": plan.steps},
+                status=batch.status,
+                snapshot={**batch.snapshot_base, "steps": plan.steps},
                 token_values=plan.token_values,
                 step_overrides=plan.step_overrides,
-                start_step=start_step,
-                current_step=start_step,
+                start_step=batch.start_step,
+                current_step=batch.start_step,
                 next_action_at=plan.schedule[0].at,
-                is_bulk=is_bulk,
+                is_bulk=batch.is_bulk,
             )
             for plan in plans
         ]
@@ -670,9 +651,10 @@ def _insert(
     for enrollment, plan in zip(enrollments, plans, strict=True):
         projected = {step.order: step.at for step in plan.schedule}
         for step in plan.steps:
-            if step["order"] < start_step:
-                state, detail = EnrollmentStep.Status.SKIPPED, f"Skipped: the enrollment started at step {start_step}."
-            elif step["order"] == start_step:
+            if step["order"] < batch.start_step:
+                state = EnrollmentStep.Status.SKIPPED
+                detail = f"Skipped: the enrollment started at step {batch.start_step}."
+            elif step["order"] == batch.start_step:
                 state, detail = EnrollmentStep.Status.SCHEDULED, ""
             else:
                 state, detail = EnrollmentStep.Status.PENDING, ""
