@@ -175,3 +175,26 @@ def test_fifty_one_contacts_are_refused(login, seller, intro):
     shot(page, "enroll-51-refused")
     assert page.get_by_role("button", name="Enroll 0 of 51 contacts").is_disabled()
     assert not Enrollment.objects.exists()
+
+
+def test_edit_an_email_for_one_contact_and_for_everyone(login, seller, intro):
+    first = ContactFactory(first_name="Eeva", owner=seller)
+    second = ContactFactory(first_name="Olli", owner=seller)
+    page = login(seller)
+    page.goto(f"/enroll/?sequence={intro.pk}&contacts={first.pk}&contacts={second.pk}")
+    page.get_by_text("2 of 2 contacts ready").wait_for()
+    page.locator(".contact-nav .pick", has_text="Eeva").click()
+    page.get_by_text(f"Emails and tasks for {first}").wait_for()
+    page.locator(".step-editors").get_by_label("Subject").first.fill("Eeva, just for you")
+    page.locator(".contact-nav .pick", has_text="All contacts").click()
+    page.get_by_text("Emails and tasks for all contacts").wait_for()
+    page.locator(".step-editors").get_by_label("Subject").first.fill("Hello everyone")
+    page.locator(".step-editors").get_by_label("Send task").fill("4")
+    page.locator(".step-editors").get_by_label("Send task").press("Tab")
+    page.get_by_text("2 of 2 contacts ready").wait_for()
+    shot(page, "enroll-edit-per-contact")
+    _confirm(page)
+    overrides = {e.contact_id: e.step_overrides for e in Enrollment.objects.all()}
+    assert overrides[first.pk]["1"]["subject"] == "Eeva, just for you"
+    assert overrides[second.pk]["1"]["subject"] == "Hello everyone"
+    assert overrides[second.pk]["2"]["delay_days"] == 4
