@@ -140,6 +140,8 @@ def test_smtp_connect_gives_a_logged_in_connection_the_sender_can_use(smtp_serve
 def test_imap_connect_gives_a_logged_in_client(smtp_server, imap_server):
     client = transport.imap_connect(_mailbox(smtp_server, imap_server))
     try:
+        # The IMAP server is shared by the session: other tests may have emptied INBOX, so bring a message.
+        client.append("INBOX", b"From: ann@example.com\r\nSubject: hello\r\n\r\nHi\r\n")
         assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] >= 1
     finally:
         client.logout()
