@@ -20,6 +20,7 @@ from django.db.models import ProtectedError
 from accounts_app.models import PortalSettings, Seat, Team, User
 from accounts_app.selectors import user_seat
 from config.errors import Conflict, ValidationFailed
+from sequences_app.services.stops import enrollments_stop_sender_lost_seat
 
 USER_FIELDS = ("username", "email", "first_name", "last_name", "is_staff", "is_active", "can_bulk_enroll")
 # A send limit above this is a typo, not a plan (and would overflow the column).
@@ -128,6 +129,8 @@ def seat_set(*, user: User, hub: str, tier: str) -> Seat:
         )
     seat, _ = Seat.objects.update_or_create(user=user, defaults={"hub": hub, "tier": tier})
     _forget_cached_seat(user)
+    if not seat.can_enroll:  # below Professional: the sender's live enrollments end
+        enrollments_stop_sender_lost_seat(sender=user)
     return seat
 
 
@@ -139,6 +142,7 @@ def seat_remove(*, user: User) -> None:
     """
     Seat.objects.filter(user=user).delete()
     _forget_cached_seat(user)
+    enrollments_stop_sender_lost_seat(sender=user)
 
 
 def user_teams_set(*, user: User, teams: Iterable[Team]) -> None:

@@ -34,6 +34,7 @@ from contacts_app.models import (
     ObjectSchema,
     Ticket,
 )
+from sequences_app.services.stops import enrollments_stop_contact_deleted
 
 # Same shape the filter language accepts after `properties.`, so every stored
 # property can be used in an active list.
@@ -129,8 +130,10 @@ def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
     return contact
 
 
+@transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
-    """Delete a contact. Its enrollments keep their history (contact set to NULL)."""
+    """Delete a contact. Its live enrollments end CONTACT_DELETED first; all keep their history (contact NULL)."""
+    enrollments_stop_contact_deleted(contact=contact)
     contact.delete()
 
 

@@ -1,0 +1,202 @@
+"""Enrollments that stop (or pause) on their own: a reply, an out-of-office, a bounce, a spam
+complaint, a sender who lost the seat, a deleted contact.
+
+Inbox sync calls the first four once per message it reads (its unique
+InboundMessage row, written in the same transaction, makes that once);
+the seat and contact services call the last two. Each records what
+happened as an EmailEvent where analytics counts it, and changes state
+only through `enrollment_state`, whose conditional updates make a stop
+that lost a race (the enrollment finished meanwhile) change nothing.
+
+Which live enrollment a message stops: the one the answered email belongs
+to when it is still live; otherwise (the contact answered an email of an
+earlier sequence) the contact's live enrollment from the same sender —
+either way the rep's sequence stops emailing someone who wrote back.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts_app.models import PortalSettings, User
+from config.errors import Conflict
+from contacts_app.models import Contact
+from mailboxes_app.models import OutboundMessage
+from sequences_app.models import EmailEvent, Enrollment
+from sequences_app.sequence_settings import SequenceSettings
+from sequences_app.services.enrollment_state import PAUSABLE, enrollment_pause, enrollments_unenroll
+
+Reason = Enrollment.Reason
+# Out-of-office pauses resume at this local time on the return date.
+RESUME_LOCAL_TIME = time(9, 0)
+
+
+@transaction.atomic
+def reply_record(
+    *, message: OutboundMessage, occurred_at: datetime, detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A reply to `message`: a reply event; with *unenroll on reply* the enrollment ends `REPLIED`, and
+    with *account-based* every other live enrollment at the contact's company ends `COMPANY_REPLIED`."""
+    now = now or timezone.now()
+    _event(message, EmailEvent.Kind.REPLY, occurred_at, detail)
+    target = _live_enrollment(message)
+    if target is None:
+        return {"stopped": []}
+    settings = SequenceSettings.from_snapshot(target.snapshot.get("settings", {}))
+    if not settings.unenroll_on_reply:
+        return {"stopped": [], "kept": target.pk, "why": "The sequence does not unenroll on reply."}
+    stopped = []
+    if enrollments_unenroll(enrollments=Enrollment.objects.filter(pk=target.pk), reason=Reason.REPLIED, now=now):
+        stopped.append(target.pk)
+    company_id = Contact.objects.filter(pk=target.contact_id).values_list("company_id", flat=True).first()
+    company_stopped = 0
+    if settings.account_based and company_id is not None:
+        company_stopped = enrollments_unenroll(
+            enrollments=Enrollment.objects.filter(contact__company_id=company_id).exclude(contact_id=target.contact_id),
+            reason=Reason.COMPANY_REPLIED,
+            now=now,
+        )
+    return {"stopped": stopped, "company_stopped": company_stopped}
+
+
+@transaction.atomic
+def out_of_office_record(
+    *, message: OutboundMessage, return_date: date | None, occurred_at: datetime,
+    detail: dict[str, Any] | None = None, now: datetime | None = None,
+) -> dict[str, Any]:
+    """An auto-reply never unenrolls: the enrollment pauses (`OUT_OF_OFFICE`) until the return date's
+    local morning, or for the portal's default number of days when the reply names no date.
+
+    A return date whose morning has passed means the contact is back: nothing pauses.
+    """
+    now = now or timezone.now()
+    _event(message, EmailEvent.Kind.OUT_OF_OFFICE, occurred_at, {
+        **(detail or {}), "return_date": return_date.isoformat() if return_date else None,
+    })
+    target = _live_enrollment(message)
+    if target is None or target.status not in PAUSABLE:
+        return {"paused": None, "why": "No running enrollment to pause."}
+    resume_at = out_of_office_resume_at(enrollment=target, return_date=return_date, now=now)
+    if resume_at <= now:
+        return {"paused": None, "why": "The return date has come already."}
+    try:
+        enrollment_pause(enrollment=target, reason=Reason.OUT_OF_OFFICE, resume_at=resume_at, now=now)
+    except Conflict:  # it changed meanwhile (finished, paused by hand)
+        return {"paused": None, "why": "The enrollment changed meanwhile."}
+    return {"paused": target.pk, "resume_at": resume_at.isoformat()}
+
+
+def out_of_office_resume_at(*, enrollment: Enrollment, return_date: date | None, now: datetime) -> datetime:
+    if return_date is None:
+        return now + timedelta(days=PortalSettings.load().out_of_office_default_days)
+    try:
+        zone = ZoneInfo(enrollment.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.combine(return_date, RESUME_LOCAL_TIME, tzinfo=zone)
+
+
+@transaction.atomic
+def bounce_record(
+    *, message: OutboundMessage | None, contact: Contact | None, permanent: bool, reason: str,
+    occurred_at: datetime, detail: dict[str, Any] | None = None, now: datetime | None = None,
+) -> dict[str, Any]:
+    """A permanent failure hard-bounces the contact (with the reason) and ends their live enrollments
+    `bounced` (`BOUNCED`); a temporary one is recorded and changes nothing."""
+    now = now or timezone.now()
+    kind = EmailEvent.Kind.BOUNCE if permanent else EmailEvent.Kind.TEMPORARY_BOUNCE
+    event_detail = {**(detail or {}), "reason": reason}
+    if message is not None:
+        _event(message, kind, occurred_at, event_detail)
+    elif contact is not None:
+        EmailEvent.objects.create(kind=kind, contact=contact, occurred_at=occurred_at, detail=event_detail)
+    if not permanent:
+        return {"stopped": 0}
+    contact_id = _contact_id(message, contact)
+    if contact_id is None:  # the contact was deleted meanwhile: nothing of theirs is live
+        return {"stopped": 0}
+    Contact.objects.filter(pk=contact_id).update(
+        email_bounced=True, bounce_reason=(reason or "The address does not accept email.")[:500], updated_at=now
+    )
+    stopped = enrollments_unenroll(
+        enrollments=Enrollment.objects.filter(contact_id=contact_id),
+        reason=Reason.BOUNCED, status=Enrollment.Status.BOUNCED, now=now,
+    )
+    return {"stopped": stopped, "contact_bounced": contact_id}
+
+
+@transaction.atomic
+def spam_report_record(
+    *, message: OutboundMessage | None, contact: Contact | None, occurred_at: datetime,
+    detail: dict[str, Any] | None = None, now: datetime | None = None,
+) -> dict[str, Any]:
+    """A spam complaint (ARF): the contact is marked as having marked email as spam and unenrolled.
+
+    The reason is `UNSUBSCRIBED`: a complaint is the strongest "stop emailing me", and the API has no
+    reason of its own for it (the event kind `spam` tells them apart).
+    """
+    now = now or timezone.now()
+    if message is not None:
+        _event(message, EmailEvent.Kind.SPAM, occurred_at, detail)
+    elif contact is not None:
+        EmailEvent.objects.create(kind=EmailEvent.Kind.SPAM, contact=contact, occurred_at=occurred_at,
+                                  detail=detail or {})
+    contact_id = _contact_id(message, contact)
+    if contact_id is None:
+        return {"stopped": 0}
+    Contact.objects.filter(pk=contact_id).update(marked_spam=True, updated_at=now)
+    stopped = enrollments_unenroll(
+        enrollments=Enrollment.objects.filter(contact_id=contact_id), reason=Reason.UNSUBSCRIBED, now=now
+    )
+    return {"stopped": stopped, "contact_marked_spam": contact_id}
+
+
+def enrollments_stop_sender_lost_seat(*, sender: User, now: datetime | None = None) -> int:
+    """A sender without a seat that may enroll (removed, or below Professional): their live enrollments end."""
+    return enrollments_unenroll(
+        enrollments=Enrollment.objects.filter(sender=sender), reason=Reason.SENDER_LOST_SEAT, now=now
+    )
+
+
+def enrollments_stop_contact_deleted(*, contact: Contact, now: datetime | None = None) -> int:
+    """Before a contact row goes: their live enrollments end `CONTACT_DELETED` (the rows stay, contact NULL)."""
+    return enrollments_unenroll(
+        enrollments=Enrollment.objects.filter(contact=contact), reason=Reason.CONTACT_DELETED, now=now
+    )
+
+
+def _contact_id(message: OutboundMessage | None, contact: Contact | None) -> int | None:
+    if contact is not None:
+        return contact.pk
+    return message.enrollment.contact_id if message is not None else None
+
+
+def _live_enrollment(message: OutboundMessage) -> Enrollment | None:
+    enrollment = Enrollment.objects.filter(pk=message.enrollment_id).first()
+    if enrollment is not None and enrollment.is_live:
+        return enrollment
+    contact_id = enrollment.contact_id if enrollment is not None else None
+    if contact_id is None:
+        return None
+    return Enrollment.objects.filter(
+        contact_id=contact_id, sender_id=message.sender_id, status__in=Enrollment.LIVE_STATUSES
+    ).first()
+
+
+def _event(message: OutboundMessage, kind: str, occurred_at: datetime, detail: dict[str, Any] | None) -> EmailEvent:
+    enrollment = message.enrollment
+    return EmailEvent.objects.create(
+        kind=kind,
+        sequence_id=enrollment.sequence_id,
+        enrollment=enrollment,
+        contact_id=enrollment.contact_id,
+        message=message,
+        step_order=message.step_order,
+        occurred_at=occurred_at,
+        detail=detail or {},
+    )
