@@ -26,4 +26,10 @@ app.conf.beat_schedule = {
         "schedule": timedelta(seconds=env_int("SCHEDULER_TICK_SECONDS", 5)),
         "options": {"expires": 30},
     },
+    # Claims mailboxes whose inbox sync is due (each is synced about once a minute); cheap when none is.
+    "inbox-sync": {
+        "task": "nudge.inbox_sync_tick",
+        "schedule": timedelta(seconds=env_int("INBOX_SYNC_TICK_SECONDS", 30)),
+        "options": {"expires": 30},
+    },
 }

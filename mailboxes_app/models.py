@@ -43,6 +43,10 @@ class Mailbox(models.Model):
     next_sync_at = models.DateTimeField(null=True, blank=True)
     sync_failures = models.PositiveIntegerField(default=0)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # When sync last read the folder list (LIST): once a day, not on every one-round-trip sync.
+    sync_folders_listed_at = models.DateTimeField(null=True, blank=True)
+    # Why the last sync failed (cleared by the next success); the wait before a retry grows with sync_failures.
+    sync_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
