@@ -21,7 +21,8 @@ claimed mailbox is synced by `mailbox_sync` in a worker:
    the folder: the position restarts (already handled messages are
    recognised by Message-ID and not applied twice).
 5. New UIDs come from one UID SEARCH (on a first read: SINCE the day before
-   the owner's first sequence email — nothing older can answer one). They
+   the owner's first sequence email — nothing older can answer one — and
+   at most 30 days back). They
    are handled in batches (`handle.batch_handle`: header fields of the
    whole batch in one FETCH, whole messages only for the few that need
    them); the folder's position is committed after each batch's messages
@@ -61,6 +62,8 @@ CLAIM_LIMIT = 200
 BATCH = 500
 # One run reads at most this many messages; the rest are read by the next run, due at once.
 MAX_MESSAGES_PER_RUN = 5000
+# How far back a folder's first read (or a re-read after UIDVALIDITY changed) looks, at most.
+FIRST_READ_DAYS = timedelta(days=30)
 # Larger messages are read only this far (a bounce's or auto-reply's text is near the top).
 MAX_BODY_BYTES = 1_000_000
 INBOX = "INBOX"
@@ -237,7 +240,7 @@ def _sync_folder(
     if not int(info.get(b"EXISTS") or 0):
         uids: list[int] = []
     elif last == 0:
-        since = _first_relevant_day(mailbox)
+        since = _first_relevant_day(mailbox, now)
         uids = client.search(["SINCE", since]) if since is not None else []
     else:
         uids = client.search(["UID", f"{last + 1}:*"])
@@ -306,15 +309,19 @@ def _part(data: dict[bytes, Any], prefix: bytes) -> bytes:
     return b""
 
 
-def _first_relevant_day(mailbox: Mailbox) -> date | None:
-    """The day before the owner's first sequence email: no older message can concern one (None: never sent)."""
+def _first_relevant_day(mailbox: Mailbox, now: datetime) -> date | None:
+    """Where a first read starts: the day before the owner's first sequence email, since no older message
+    can concern one (None: never sent), but at most FIRST_READ_DAYS back — an answer older than that
+    concerns a sequence long over, and a years-old mailbox would otherwise be read whole."""
     first = (
         OutboundMessage.objects.filter(sender_id=mailbox.owner_id, state__in=SENT_STATES, sent_at__isnull=False)
         .order_by("sent_at")
         .values_list("sent_at", flat=True)
         .first()
     )
-    return (first - timedelta(days=1)).date() if first is not None else None
+    if first is None:
+        return None
+    return max(first - timedelta(days=1), now - FIRST_READ_DAYS).date()
 
 
 def _commit_position(state: MailboxFolderState, uidvalidity: int, uid: int, now: datetime) -> None:

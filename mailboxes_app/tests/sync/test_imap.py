@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts_app.models import Notification
 from config.celery import app
 from mailboxes_app import tasks
-from mailboxes_app.models import InboundMessage, Mailbox, MailboxFolderState, Security
+from mailboxes_app.models import InboundMessage, Mailbox, MailboxFolderState, OutboundMessage, Security
 from mailboxes_app.sync import imap
 from mailboxes_app.sync.imap import folders_to_sync, mailbox_sync, mailboxes_claim_due
 from mailboxes_app.tests.sync.helpers import (
@@ -260,6 +260,17 @@ def test_the_first_read_skips_mail_older_than_the_first_sequence_email(world, in
         report = sync(world)
     assert (report.new, report.applied) == (1, 1)
     assert InboundMessage.objects.get().kind == "reply"
+
+
+def test_a_first_read_looks_back_at_most_thirty_days(world, inbox):
+    long_ago = datetime(2026, 9, 1, 10, 0, tzinfo=HELSINKI)
+    OutboundMessage.objects.filter(pk=world.message.pk).update(sent_at=long_ago)
+    imap_append(inbox, world.eml("reply_plain_from_contact.eml", at=long_ago), when=long_ago)
+    imap_append(inbox, world.eml("unrelated_personal.eml"), when=REPLY_AT)
+    with time_machine.travel(SYNC_AT, tick=False):
+        report = sync(world)
+    assert report.new == 1
+    assert InboundMessage.objects.get().kind == "other"
 
 
 def test_a_mailbox_that_never_sent_anything_starts_reading_from_now(db, portal, mailserver, inbox):

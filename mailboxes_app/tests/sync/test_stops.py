@@ -128,6 +128,19 @@ def test_an_out_of_office_pause_resumes_on_the_return_date_and_the_sequence_goes
     assert status(world.enrollment) == ("finished", None)
 
 
+def test_a_real_reply_after_an_out_of_office_ends_the_paused_enrollment(world, inbox):
+    imap_append(inbox, world.eml("ooo_sv_outlook_date.eml"), when=REPLY_AT)
+    sync(world)
+    assert status(world.enrollment) == ("paused", "OUT_OF_OFFICE")
+    back = datetime(2026, 12, 7, 10, 0, tzinfo=HELSINKI)
+    imap_append(inbox, world.eml("reply_outlook_threaded.eml", at=back), when=back)
+    sync(world, at=back + timedelta(minutes=5))
+    world.enrollment.refresh_from_db()
+    assert (world.enrollment.status, world.enrollment.reason, world.enrollment.resume_at) == (
+        "unenrolled", "REPLIED", None
+    )
+
+
 def test_an_auto_reply_leaves_an_enrollment_paused_by_hand_alone(world, inbox):
     with time_machine.travel(SYNC_AT, tick=False):
         enrollment_pause(enrollment=world.enrollment)
