@@ -40,7 +40,13 @@ def intro(seller):
     return sequence
 
 
+def _settled(page):
+    """Wait until no htmx preview is in flight (its answer replaces the review screen)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
 def _confirm(page):
+    _settled(page)
     page.get_by_role("button", name="Enroll", exact=False).filter(has_text=" of ").click()
     page.get_by_test_id("confirm-enroll").click()
     page.get_by_test_id("result-heading").wait_for()
@@ -191,6 +197,7 @@ def test_edit_an_email_for_one_contact_and_for_everyone(login, seller, intro):
     page.locator(".step-editors").get_by_label("Subject").first.fill("Hello everyone")
     page.locator(".step-editors").get_by_label("Send task").fill("4")
     page.locator(".step-editors").get_by_label("Send task").press("Tab")
+    _settled(page)
     page.get_by_text("2 of 2 contacts ready").wait_for()
     shot(page, "enroll-edit-per-contact")
     _confirm(page)
