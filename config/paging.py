@@ -61,7 +61,8 @@ def paginate(queryset: QuerySet[Any], params: QueryDict, *, per_page: int = PER_
     number = page_number(params)
     offset = (number - 1) * per_page
     rows = list(queryset[offset : offset + per_page + 1])
-    total = queryset.values("pk")[: COUNT_CAP + 1].count()
+    # No ORDER BY in the capped count: the database can stop after COUNT_CAP index entries.
+    total = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
     others = params.copy()
     others.pop("page", None)
     return Page(
