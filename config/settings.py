@@ -220,4 +220,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # flufl.bounce narrates every bounce it parses at INFO.
+    "loggers": {"flufl.bounce": {"level": "WARNING"}},
 }
