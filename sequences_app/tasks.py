@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from sequences_app.scheduling.dispatch import scheduler_tick
-from sequences_app.scheduling.runner import enrollment_run_step
+from sequences_app.scheduling.runner import enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
 
 logger = logging.getLogger(__name__)
@@ -23,9 +23,10 @@ def tick() -> None:
 
 @shared_task(name="nudge.run_steps", ignore_result=True, time_limit=300, soft_time_limit=240)
 def run_steps(pairs: list[list[int]]) -> None:
-    for enrollment_id, step_order in pairs:
-        outcome = enrollment_run_step(enrollment_id=enrollment_id, step_order=step_order)
-        logger.info("enrollment %s step %s: %s", enrollment_id, step_order, outcome)
+    result = enrollments_run_steps([(enrollment_id, step_order) for enrollment_id, step_order in pairs])
+    logger.info("steps %s: %s", pairs, result["outcomes"])
+    for batch in result["batches"]:
+        send_messages.delay(batch)
 
 
 @shared_task(name="nudge.send_messages", ignore_result=True, time_limit=300, soft_time_limit=280)

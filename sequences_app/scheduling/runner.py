@@ -79,9 +79,8 @@ def enrollment_run_step(*, enrollment_id: int, step_order: int, now: datetime | 
             _finish(enrollment, now)
             return "finished"
         if step["type"] == StepType.AUTOMATED_EMAIL:
-            message = _email_message(enrollment, step, now)
+            _email_message(enrollment, step, now)
             _save(enrollment, status=Status.ACTIVE, next_action_at=None)
-            transaction.on_commit(lambda: _enqueue_send([message.pk]))
             return "email queued"
         if step["type"] in TASK_STEP_TYPES:
             return _create_task(enrollment, step, now)
@@ -109,7 +108,9 @@ def _email_message(enrollment: Enrollment, step: dict[str, Any], now: datetime) 
         references=first.message_id if first is not None and threaded else "",
         is_bulk=enrollment.is_bulk,
         state=OutboundMessage.State.QUEUED,
-        next_attempt_at=now,
+        # Handed to a sender by `enrollments_run_steps` right away; should that task be
+        # lost, the tick dispatches the message once this lease has passed.
+        next_attempt_at=now + timedelta(seconds=settings.SCHEDULER_CLAIM_LEASE_SECONDS),
     )
 
 
@@ -258,7 +259,21 @@ def _save(enrollment: Enrollment, **changes: Any) -> None:
     enrollment.version += 1
 
 
-def _enqueue_send(message_ids: list[int]) -> None:
-    from sequences_app.tasks import send_messages
+def enrollments_run_steps(pairs: list[tuple[int, int]], *, now: datetime | None = None) -> dict[str, Any]:
+    """Run a chunk of claimed steps; returns outcome counts and the messages to send, by mailbox.
 
-    send_messages.delay(message_ids)
+    The messages go to senders in batches per mailbox (one SMTP connection
+    each), not one task per email.
+    """
+    outcomes: dict[str, int] = {}
+    enrollment_ids = []
+    for enrollment_id, step_order in pairs:
+        outcome = enrollment_run_step(enrollment_id=enrollment_id, step_order=step_order, now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome == "email queued":
+            enrollment_ids.append(enrollment_id)
+    by_mailbox: dict[int | None, list[int]] = {}
+    queued = OutboundMessage.objects.filter(enrollment_id__in=enrollment_ids, state=OutboundMessage.State.QUEUED)
+    for message_id, mailbox_id in queued.values_list("pk", "mailbox_id"):
+        by_mailbox.setdefault(mailbox_id, []).append(message_id)
+    return {"outcomes": outcomes, "batches": list(by_mailbox.values())}

@@ -177,7 +177,8 @@ def _claim(message_id: int, *, now: datetime) -> _Claim | str:
         )
     if not claimed:
         return "not claimable"
-    message.refresh_from_db()
+    # Only the claimed fields: a plain refresh would drop the related rows fetched above.
+    message.refresh_from_db(fields=["state", "lease_token", "lease_expires_at", "sent_at", "attempts", "subject"])
     return _Claim(message=message, rendered=rendered, token=str(token))
 
 

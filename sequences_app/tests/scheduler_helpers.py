@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from sequences_app.scheduling.dispatch import TickReport, scheduler_tick
-from sequences_app.scheduling.runner import enrollment_run_step
+from sequences_app.scheduling.runner import enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
 
 
@@ -73,7 +73,9 @@ def run_scheduler(now: datetime | None = None, *, rounds: int = 5) -> list[TickR
     for _ in range(rounds):
         report = scheduler_tick(
             now=now,
-            run_steps=lambda pairs: [enrollment_run_step(enrollment_id=pk, step_order=o, now=now) for pk, o in pairs],
+            run_steps=lambda pairs: [
+                messages_send(batch, now=now) for batch in enrollments_run_steps(pairs, now=now)["batches"]
+            ],
             send_messages=lambda ids: messages_send(ids, now=now),
         )
         reports.append(report)

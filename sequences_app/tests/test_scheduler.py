@@ -34,8 +34,6 @@ def mailserver():
 @pytest.fixture(autouse=True)
 def _setup(db, monkeypatch):
     PortalSettings.objects.update_or_create(pk=1, defaults={"time_zone": "Europe/Helsinki", "holiday_country": "FI"})
-    # Workers would be told at once; here the next tick finds the message anyway.
-    monkeypatch.setattr("sequences_app.scheduling.runner._enqueue_send", lambda ids: None)
 
 
 @pytest.fixture
@@ -258,11 +256,15 @@ def test_unenroll_stops_a_message_already_queued(sender, mailserver):
 
 def test_a_repeated_or_stale_step_task_creates_nothing_twice(sender, mailserver):
     sequence = make_sequence(sender, EMAIL_1)
-    with time_machine.travel(START, tick=False):
+    with time_machine.travel(START, tick=False) as traveller:
         enroll(sequence, sender, [contact()])
         [(pk, order)] = enrollments_claim_due(now=timezone.now())
         assert enrollment_run_step(enrollment_id=pk, step_order=order) == "email queued"
         assert enrollment_run_step(enrollment_id=pk, step_order=order) == "stale"
+        # Nobody handed the message to a sender (a lost task): the tick does once its lease is over.
+        run_scheduler()
+        assert mailserver.handler.received == []
+        traveller.shift(timedelta(minutes=3))
         run_scheduler()
     assert OutboundMessage.objects.count() == 1
     assert len(mailserver.handler.received) == 1

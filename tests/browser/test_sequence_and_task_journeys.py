@@ -57,7 +57,6 @@ def test_create_a_sequence_with_an_email_and_a_task_step(login, seller):
 
 
 def test_complete_a_task_and_the_sequence_moves_on(login, seller, monkeypatch):
-    monkeypatch.setattr("sequences_app.scheduling.runner._enqueue_send", lambda ids: None)
     sequence = SequenceFactory(owner=seller, name="Call first")
     SequenceStepFactory(
         sequence=sequence, order=1, type=StepType.CALL, title="Call {{ contact.first_name }}", subject="", body_html=""
