@@ -175,11 +175,12 @@ class Stack:
             process = self.processes.pop(name)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            # Whatever is left of the group (a worker's pool child outliving its parent) goes too.
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=15)
+            process.wait(timeout=15)
         if self.database:
             base = self.env["DATABASE_URL"].rsplit("/", 1)[0]
             self._psql(base, f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
