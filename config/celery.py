@@ -32,4 +32,10 @@ app.conf.beat_schedule = {
         "schedule": timedelta(seconds=env_int("INBOX_SYNC_TICK_SECONDS", 30)),
         "options": {"expires": 30},
     },
+    # Claims workflow runs whose delay is over, and events whose worker never came; cheap when none are.
+    "workflows-tick": {
+        "task": "nudge.workflows_tick",
+        "schedule": timedelta(seconds=env_int("WORKFLOWS_TICK_SECONDS", 10)),
+        "options": {"expires": 30},
+    },
 }

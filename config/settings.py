@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "contacts_app",
     "mailboxes_app",
     "sequences_app",
+    "workflows_app",
 ]
 
 MIDDLEWARE = [

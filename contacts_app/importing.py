@@ -34,6 +34,7 @@ from accounts_app.services import iana_time_zones
 from config.errors import ValidationFailed
 from contacts_app.models import Company, Contact
 from contacts_app.services import MAX_PROPERTY_TEXT, PROPERTY_NAME, domain_is_valid, domain_normalize
+from workflows_app import events as workflow_events
 
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 IMPORT_MAX_ROWS = 20_000
@@ -362,6 +363,8 @@ def _import_batch(
         if is_new:
             result.created += 1
     Contact.objects.bulk_create(new, batch_size=500)
+    # Before the update: workflows learn what the changed contacts matched until now.
+    workflow_events.contacts_imported(created=new, changed=changed.values())
     if changed:
         for contact in changed.values():
             contact.updated_at = now

@@ -35,6 +35,7 @@ from contacts_app.models import (
     Ticket,
 )
 from sequences_app.services.stops import enrollments_stop_contact_deleted
+from workflows_app import events as workflow_events
 
 # Same shape the filter language accepts after `properties.`, so every stored
 # property can be used in an active list.
@@ -113,6 +114,7 @@ def contact_create(*, email: str = "", properties: dict[str, Any] | None = None,
     contact.properties = properties_merge({}, properties_validate(properties or {}))
     _contact_check(contact)
     contact.save()
+    workflow_events.contact_created(contact)
     return contact
 
 
@@ -126,6 +128,7 @@ def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
         contact.properties = properties_merge(contact.properties, properties_validate(data.pop("properties")))
     _contact_apply(contact, data)
     _contact_check(contact)
+    workflow_events.contact_changing(contact)  # before saving: what the stored row matched
     contact.save()
     return contact
 
@@ -568,6 +571,7 @@ def list_members_add(*, contact_list: ContactList, contacts: Iterable[Contact]) 
     new = [ListMembership(contact_list=contact_list, contact_id=pk) for pk in sorted(ids - already)]
     # ignore_conflicts: a concurrent add of the same contact is not an error.
     ListMembership.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    workflow_events.list_members_added(contact_list, [membership.contact_id for membership in new])
     return len(new)
 
 

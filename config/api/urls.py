@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("accounts_app.api_urls")),
     path("", include("contacts_app.api_urls")),
     path("", include("mailboxes_app.api_urls")),
+    # Before sequences_app: `sequences/<pk>/automation/` lives in workflows_app.
+    path("", include("workflows_app.api_urls")),
     path("", include("sequences_app.api_urls")),
     path("", include("sequences_app.api.enrollment_urls")),
 ]

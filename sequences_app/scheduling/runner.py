@@ -38,6 +38,7 @@ from sequences_app.models import TASK_STEP_TYPES, Enrollment, EnrollmentStep, St
 from sequences_app.scheduling.timing import FollowUpRules, StepTiming, follow_up_at, project_schedule
 from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.tokens import tokens_render
+from workflows_app import events as workflow_events
 
 Status = Enrollment.Status
 RUNNABLE = [Status.SCHEDULED, Status.ACTIVE]
@@ -249,6 +250,7 @@ def _reproject_pending(enrollment: Enrollment, *, from_step: dict[str, Any], fro
 
 def _finish(enrollment: Enrollment, now: datetime) -> None:
     _save(enrollment, status=Status.FINISHED, next_action_at=None, ended_at=now)
+    workflow_events.enrollments_ended([enrollment.pk])
 
 
 def _save(enrollment: Enrollment, **changes: Any) -> None:

@@ -21,6 +21,7 @@ from mailboxes_app.models import Mailbox, OutboundMessage
 from sequences_app.models import Enrollment, EnrollmentStep, Sequence
 from sequences_app.scheduling.timing import FollowUpRules, StepTiming, project_schedule
 from sequences_app.sequence_settings import SequenceSettings
+from workflows_app import events as workflow_events
 
 Status = Enrollment.Status
 STEP_NOT_DONE = [EnrollmentStep.Status.PENDING, EnrollmentStep.Status.SCHEDULED, EnrollmentStep.Status.DEFERRED]
@@ -63,6 +64,7 @@ def enrollments_unenroll(
             OutboundMessage.objects.filter(enrollment_id__in=live, state__in=MESSAGE_NOT_SENT).update(
                 state=OutboundMessage.State.CANCELLED, last_error=f"Cancelled: {label.lower()}."
             )
+            workflow_events.enrollments_ended(live)
     return ended
 
 
