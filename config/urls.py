@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("accounts_app.urls")),
     path("", include("contacts_app.urls")),
     path("", include("sequences_app.urls")),
+    path("", include("workflows_app.urls")),
     path("", include("mailboxes_app.urls")),
 ]
 
