@@ -206,7 +206,7 @@ def anatomy(sample: int = 50) -> dict[str, str]:
 
     `sample` sent enrollments go back to their first email; the tick's claim,
     `nudge.run_steps` and `nudge.send_messages` run as the worker runs them
-    (one send task per message, as `runner._enqueue_send` asks), with the
+    (one send task per message, as the scheduler first did), with the
     queries captured; then the same emails again, sent 50 to a task (one
     SMTP connection), for comparison.
     """
@@ -222,18 +222,13 @@ def anatomy(sample: int = 50) -> dict[str, str]:
     figures: dict[str, str] = {}
     for mode in ("one message per send task", "50 messages per send task"):
         _reset(ids)
-        queued: list[int] = []
-        original = runner._enqueue_send
-        runner._enqueue_send = queued.extend
-        try:
-            with CaptureQueriesContext(connection) as claim:
-                pairs = dispatch.enrollments_claim_due(now=timezone.now(), limit=sample)
-            started = time.perf_counter()
-            with CaptureQueriesContext(connection) as run:
-                tasks.run_steps.run([list(pair) for pair in pairs])
-            run_ms = (time.perf_counter() - started) * 1000
-        finally:
-            runner._enqueue_send = original
+        with CaptureQueriesContext(connection) as claim:
+            pairs = dispatch.enrollments_claim_due(now=timezone.now(), limit=sample)
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as run:
+            result = runner.enrollments_run_steps([tuple(pair) for pair in pairs])
+        run_ms = (time.perf_counter() - started) * 1000
+        queued: list[int] = [message_id for batch in result["batches"] for message_id in batch]
         assert len(queued) == sample, (len(queued), sample)
         started = time.perf_counter()
         with CaptureQueriesContext(connection) as send:

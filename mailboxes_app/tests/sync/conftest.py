@@ -37,8 +37,6 @@ def inbox(imap_server: ImapServer) -> ImapServer:
 
 @pytest.fixture
 def portal(db, monkeypatch: pytest.MonkeyPatch) -> PortalSettings:
-    # Workers would be told at once; in-process, the next tick finds the message anyway.
-    monkeypatch.setattr("sequences_app.scheduling.runner._enqueue_send", lambda ids: None)
     portal, _ = PortalSettings.objects.update_or_create(
         pk=1, defaults={"time_zone": "Europe/Helsinki", "holiday_country": "FI", "out_of_office_default_days": 7}
     )
