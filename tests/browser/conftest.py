@@ -50,7 +50,7 @@ def login(browser, live_server):
             "name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
             "url": live_server.url,
         }])
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(30_000)  # generous: CI shares 2 cores with workers and beat
         contexts.append(context)
         return context.new_page()
 
