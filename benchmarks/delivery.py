@@ -206,7 +206,7 @@ def anatomy(sample: int = 50) -> dict[str, str]:
 
     `sample` sent enrollments go back to their first email; the tick's claim,
     `nudge.run_steps` and `nudge.send_messages` run as the worker runs them
-    (one send task per message, as the scheduler first did), with the
+    (first one send task per message, as the scheduler did before 8bd3f63), with the
     queries captured; then the same emails again, sent 50 to a task (one
     SMTP connection), for comparison.
     """
