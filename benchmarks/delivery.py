@@ -81,9 +81,8 @@ def render_all() -> list[tuple[int, str, str, str, str, object]]:
 
 def mime_bytes(enrollment, email, message_id: str) -> bytes:
     from sequences_app.rendering import mime_build
-    from sequences_app.scheduling.sender import SMTP_POLICY
 
-    mime = mime_build(
+    return mime_build(
         rendered=email,
         message_id=message_id,
         from_name=enrollment.mailbox.display_name,
@@ -91,7 +90,6 @@ def mime_bytes(enrollment, email, message_id: str) -> bytes:
         to_name=enrollment.contact.full_name,
         to_email=enrollment.contact.email,
     )
-    return mime.as_bytes(policy=SMTP_POLICY)
 
 
 def run_raw(sink: Sink, rendered) -> float:

@@ -190,6 +190,8 @@ BULK_THROTTLE_PER_MINUTE = 3
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 600)
 # A claimed enrollment step or dispatched message is re-claimed after this if its task was lost.
 SCHEDULER_CLAIM_LEASE_SECONDS = env_int("SCHEDULER_CLAIM_LEASE_SECONDS", 120)
+# At most this many due enrollments are claimed per tick (in rounds of 500); the rest wait for the next tick.
+SCHEDULER_MAX_CLAIMS_PER_TICK = env_int("SCHEDULER_MAX_CLAIMS_PER_TICK", 2500)
 # First retry after a temporary SMTP failure; later ones back off (×5, ×15, ×60, ...).
 SMTP_RETRY_BASE_SECONDS = env_int("SMTP_RETRY_BASE_SECONDS", 60)
 

@@ -1,4 +1,5 @@
 """Connected mailboxes, the messages sent from them and the mail read back."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -140,8 +141,11 @@ class OutboundMessage(models.Model):
             models.Index(
                 fields=["next_attempt_at"], condition=Q(state__in=["queued", "retry"]), name="outbound_due_idx"
             ),
-            # Consumer: the lease reaper, which turns expired `sending` leases into `unknown`.
-            models.Index(fields=["lease_expires_at"], condition=Q(state="sending"), name="outbound_lease_idx"),
+            # Consumer: the lease reaper: expired `sending` leases become `unknown`; `sent` ones
+            # still holding theirs (the worker died before following through) are followed through.
+            models.Index(
+                fields=["lease_expires_at"], condition=Q(lease_expires_at__isnull=False), name="outbound_lease_idx"
+            ),
             # Consumer: the rolling-24-hour send limit and the bulk throttle, per sender
             # (a message being sent holds its slot: `sent_at` is set when it is claimed).
             models.Index(

@@ -9,7 +9,10 @@ exists, and any number of ticks or workers can run at once:
    due again; a repeated or late task finds the step done and does nothing.
 2. Due messages (queued or waiting to retry) get a dispatch lease the same
    way and go to workers grouped by mailbox.
-3. Messages whose sending lease ran out become `unknown` (never resent).
+3. Claims whose sending lease ran out: the message that may have reached the
+   server becomes `unknown` (never resent), the rest go back to the queue;
+   accepted ones whose worker died before following through (still holding
+   their lease) get their `sent` events and their enrollments move on.
 4. Out-of-office pauses whose return date has come resume.
 5. Open tasks that fall due get their reminder, once.
 """
@@ -30,7 +33,7 @@ from django.utils import timezone
 from accounts_app.models import Notification
 from mailboxes_app.models import OutboundMessage
 from sequences_app.models import Enrollment, Task
-from sequences_app.scheduling.sender import message_mark_unknown
+from sequences_app.scheduling.sender import claim_expire, messages_follow_through
 from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.services.enrollment_state import enrollment_resume
 
@@ -57,10 +60,13 @@ def scheduler_tick(
 ) -> TickReport:
     now = now or timezone.now()
     report = TickReport()
-    claimed = enrollments_claim_due(now=now)
-    for start in range(0, len(claimed), CHUNK):
-        run_steps(claimed[start : start + CHUNK])
-    report.steps = len(claimed)
+    while report.steps < settings.SCHEDULER_MAX_CLAIMS_PER_TICK:
+        claimed = enrollments_claim_due(now=now)
+        for start in range(0, len(claimed), CHUNK):
+            run_steps(claimed[start : start + CHUNK])
+        report.steps += len(claimed)
+        if len(claimed) < BATCH:
+            break
     for batch in messages_claim_due(now=now):
         send_messages(batch)
         report.messages += len(batch)
@@ -75,7 +81,11 @@ def _claim_lease() -> timedelta:
 
 
 def enrollments_claim_due(*, now: datetime, limit: int = BATCH) -> list[tuple[int, int]]:
-    """Claim up to `limit` due enrollments; returns (id, current step) pairs for the workers."""
+    """Claim up to `limit` due enrollments; returns (id, current step) pairs for the workers.
+
+    The pairs come in mailbox order, so a chunk of them mostly makes one
+    batch of emails for one SMTP connection.
+    """
     with transaction.atomic():
         due = Enrollment.objects.filter(
             status__in=[Enrollment.Status.SCHEDULED, Enrollment.Status.ACTIVE], next_action_at__lte=now
@@ -86,7 +96,8 @@ def enrollments_claim_due(*, now: datetime, limit: int = BATCH) -> list[tuple[in
         Enrollment.objects.filter(pk__in=ids).update(
             next_action_at=now + _claim_lease(), version=F("version") + 1, updated_at=now
         )
-        return list(Enrollment.objects.filter(pk__in=ids).values_list("pk", "current_step"))
+        claimed = Enrollment.objects.filter(pk__in=ids).order_by("mailbox_id", "pk")
+        return list(claimed.values_list("pk", "current_step"))
 
 
 def messages_claim_due(*, now: datetime, limit: int = BATCH) -> list[list[int]]:
@@ -106,16 +117,15 @@ def messages_claim_due(*, now: datetime, limit: int = BATCH) -> list[list[int]]:
 
 
 def messages_reap_expired_leases(*, now: datetime) -> int:
-    expired = OutboundMessage.objects.filter(state=OutboundMessage.State.SENDING, lease_expires_at__lt=now)
-    reaped = 0
-    for message in expired[:BATCH]:
-        reaped += message_mark_unknown(
-            message=message,
-            detail="The worker stopped while this email was with the mail server; to avoid a duplicate it "
-            "was not sent again. Check your Sent folder.",
-            now=now,
+    """Expired leases: `sending` ones become `unknown` (returns how many); `sent` ones are followed through."""
+    with transaction.atomic():
+        accepted = OutboundMessage.objects.select_for_update(skip_locked=True).filter(
+            state=OutboundMessage.State.SENT, lease_expires_at__lt=now
         )
-    return reaped
+        messages_follow_through(list(accepted.order_by("pk")[:BATCH]), now=now)
+    expired = OutboundMessage.objects.filter(state=OutboundMessage.State.SENDING, lease_expires_at__lt=now)
+    tokens = expired.order_by().values_list("lease_token", flat=True).distinct()[:BATCH]
+    return sum(claim_expire(lease_token=token, now=now) for token in tokens)
 
 
 def enrollments_resume_due(*, now: datetime) -> int:

@@ -12,16 +12,20 @@ run it.
 1. An automated email step creates its OutboundMessage (unique per
    enrollment step, so a repeat finds the existing one) in the same
    transaction that records the enrollment as waiting on it; the sender
-   takes it from there and calls `enrollment_step_done` once it is sent.
+   takes it from there and calls `enrollments_steps_done` once it is sent.
+   A chunk of claimed steps runs in one transaction with a few set-based
+   statements, not a handful per enrollment.
 2. A task step creates its task (unique per enrollment step). By default
    the enrollment waits for completion; with *continue without completing*
    it moves on at once, the next delay counting from the task's due time.
-3. `enrollment_step_done` schedules the next step with the timing rules, or
+3. `enrollments_steps_done` schedules the next step with the timing rules, or
    finishes the enrollment after the last one.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -33,6 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts_app.models import PortalSettings
+from config.db import rows_update
 from mailboxes_app.models import OutboundMessage
 from sequences_app.models import TASK_STEP_TYPES, Enrollment, EnrollmentStep, StepType, Task
 from sequences_app.scheduling.timing import FollowUpRules, StepTiming, follow_up_at, project_schedule
@@ -56,48 +61,91 @@ def follow_up_rules(enrollment: Enrollment, portal: PortalSettings | None = None
 
 def enrollment_run_step(*, enrollment_id: int, step_order: int, now: datetime | None = None) -> str:
     """Do step `step_order` of a claimed enrollment if it is still its turn; returns what happened."""
+    outcomes = enrollments_run_steps([(enrollment_id, step_order)], now=now)["outcomes"]
+    return next(iter(outcomes))
+
+
+def enrollments_run_steps(pairs: list[tuple[int, int]], *, now: datetime | None = None) -> dict[str, Any]:
+    """Run claimed (enrollment, step) pairs in one transaction; returns outcome counts and messages by mailbox.
+
+    The email steps' messages are made together (one insert) and go to
+    senders in batches per mailbox (one SMTP connection each).
+    """
     now = now or timezone.now()
+    wanted = dict(pairs)
+    outcomes: Counter[str] = Counter()
     with transaction.atomic():
-        enrollment = (
+        claimed = (
             Enrollment.objects.select_for_update(of=("self",))
             .select_related("contact__company", "sender", "mailbox")
             .filter(
-                pk=enrollment_id,
+                pk__in=wanted,
                 status__in=RUNNABLE,
-                current_step=step_order,
                 next_action_at__lte=now + timedelta(seconds=settings.SCHEDULER_CLAIM_LEASE_SECONDS),
             )
-            .first()
+            .order_by("pk")
         )
-        if enrollment is None:
-            return "stale"
-        if not EnrollmentStep.objects.filter(
-            enrollment=enrollment, order=step_order, status=EnrollmentStep.Status.SCHEDULED
-        ).exists():
-            return "already done"
-        step = snapshot_step(enrollment, enrollment.current_step)
-        if step is None:
-            _finish(enrollment, now)
-            return "finished"
-        if step["type"] == StepType.AUTOMATED_EMAIL:
-            _email_message(enrollment, step, now)
-            _save(enrollment, status=Status.ACTIVE, next_action_at=None)
-            return "email queued"
-        if step["type"] in TASK_STEP_TYPES:
-            return _create_task(enrollment, step, now)
-        raise ValueError(f"Unknown step type {step['type']!r}")
+        ours = [enrollment for enrollment in claimed if enrollment.current_step == wanted[enrollment.pk]]
+        outcomes["stale"] = len(wanted) - len(ours)
+        not_run = set(
+            EnrollmentStep.objects.filter(enrollment__in=ours, status=EnrollmentStep.Status.SCHEDULED).values_list(
+                "enrollment_id", "order"
+            )
+        )
+        emails = []
+        for enrollment in ours:
+            step = snapshot_step(enrollment, enrollment.current_step)
+            if (enrollment.pk, enrollment.current_step) not in not_run:
+                outcomes["already done"] += 1
+            elif step is None:
+                _finish(enrollment, now)
+                outcomes["finished"] += 1
+            elif step["type"] == StepType.AUTOMATED_EMAIL:
+                emails.append((enrollment, step))
+            elif step["type"] in TASK_STEP_TYPES:
+                outcomes[_create_task(enrollment, step, now)] += 1
+            else:
+                raise ValueError(f"Unknown step type {step['type']!r}")
+        _email_messages(emails, now)
+        waiting = [enrollment.pk for enrollment, _ in emails]
+        Enrollment.objects.filter(pk__in=waiting).update(
+            status=Status.ACTIVE, next_action_at=None, version=F("version") + 1, updated_at=now
+        )
+        outcomes["email queued"] = len(waiting)
+    by_mailbox: dict[int | None, list[int]] = {}
+    queued = OutboundMessage.objects.filter(enrollment_id__in=waiting, state=OutboundMessage.State.QUEUED)
+    for message_id, mailbox_id in queued.order_by("pk").values_list("pk", "mailbox_id"):
+        by_mailbox.setdefault(mailbox_id, []).append(message_id)
+    return {"outcomes": dict(+outcomes), "batches": list(by_mailbox.values())}
 
 
-def _email_message(enrollment: Enrollment, step: dict[str, Any], now: datetime) -> OutboundMessage:
-    """The step's one message (created once; a repeated run finds it)."""
-    existing = OutboundMessage.objects.filter(enrollment=enrollment, step_order=step["order"]).first()
-    if existing is not None:
-        return existing
+def _email_messages(emails: list[tuple[Enrollment, dict[str, Any]]], now: datetime) -> None:
+    """Each email step's one message (made once: a repeated run finds it), follow-ups threaded to the first."""
+    enrollments = [enrollment for enrollment, _ in emails]
+    existing = set(
+        OutboundMessage.objects.filter(enrollment__in=enrollments).values_list("enrollment_id", "step_order")
+    )
+    first_message_ids: dict[int, str] = {}
+    earlier = OutboundMessage.objects.filter(enrollment__in=enrollments, state__in=["sent", "unknown"])
+    for enrollment_id, message_id in earlier.order_by("enrollment_id", "-step_order").values_list(
+        "enrollment_id", "message_id"
+    ):
+        first_message_ids[enrollment_id] = message_id  # the lowest step wins
+    OutboundMessage.objects.bulk_create(
+        _email_message(enrollment, step, first_message_ids.get(enrollment.pk, ""), now)
+        for enrollment, step in emails
+        if (enrollment.pk, step["order"]) not in existing
+    )
+
+
+def _email_message(
+    enrollment: Enrollment, step: dict[str, Any], first_message_id: str, now: datetime
+) -> OutboundMessage:
     mailbox = enrollment.mailbox
-    first = _first_message(enrollment)
     threaded = SequenceSettings.from_snapshot(enrollment.snapshot.get("settings", {})).threaded_follow_ups
+    thread = first_message_id if threaded else ""
     domain = (mailbox.email if mailbox else enrollment.sender.email).rpartition("@")[2] or "nudge.invalid"
-    return OutboundMessage.objects.create(
+    return OutboundMessage(
         enrollment=enrollment,
         step_order=step["order"],
         sender=enrollment.sender,
@@ -105,21 +153,13 @@ def _email_message(enrollment: Enrollment, step: dict[str, Any], now: datetime) 
         message_id=f"<nudge.{enrollment.pk}.{step['order']}.{uuid4().hex}@{domain}>",
         from_email=mailbox.email if mailbox else enrollment.sender.email,
         to_email=enrollment.contact.email if enrollment.contact else "",
-        in_reply_to=first.message_id if first is not None and threaded else "",
-        references=first.message_id if first is not None and threaded else "",
+        in_reply_to=thread,
+        references=thread,
         is_bulk=enrollment.is_bulk,
         state=OutboundMessage.State.QUEUED,
         # Handed to a sender by `enrollments_run_steps` right away; should that task be
         # lost, the tick dispatches the message once this lease has passed.
         next_attempt_at=now + timedelta(seconds=settings.SCHEDULER_CLAIM_LEASE_SECONDS),
-    )
-
-
-def _first_message(enrollment: Enrollment) -> OutboundMessage | None:
-    return (
-        OutboundMessage.objects.filter(enrollment=enrollment, state__in=["sent", "unknown"])
-        .order_by("step_order")
-        .first()
     )
 
 
@@ -140,13 +180,12 @@ def _create_task(enrollment: Enrollment, step: dict[str, Any], now: datetime) ->
             "due_at": due_at,
         },
     )
-    if step.get("continue_without_completion"):
-        enrollment_step.status = EnrollmentStep.Status.TASK_OPEN
-        enrollment_step.save(update_fields=["status"])
-        _advance(enrollment, done_at=max(due_at, now), now=now)
-        return "task created, moved on"
     enrollment_step.status = EnrollmentStep.Status.TASK_OPEN
     enrollment_step.save(update_fields=["status"])
+    if step.get("continue_without_completion"):
+        # The task stays open; the next delay counts from its due time.
+        enrollments_steps_done([StepDone(enrollment, step["order"], delay_from=max(due_at, now))], now=now)
+        return "task created, moved on"
     _save(enrollment, status=Status.ACTIVE, next_action_at=None)
     return "task created, waiting"
 
@@ -157,20 +196,81 @@ def _task_token_values(enrollment: Enrollment, step: dict[str, Any]) -> dict[str
     return enrollment_token_values(enrollment, [step.get("title", ""), step.get("notes", "")])
 
 
+@dataclass
+class StepDone:
+    """A step of a (locked) enrollment has an outcome; the next delay counts from `delay_from`.
+
+    Without `status` the step's row is left as it is (a task step that moves
+    on without waiting for its task).
+    """
+
+    enrollment: Enrollment
+    order: int
+    status: str = ""
+    done_at: datetime | None = None
+    detail: str = ""
+    delay_from: datetime | None = None
+
+
 def enrollment_step_done(
     *, enrollment: Enrollment, order: int, status: str, done_at: datetime, detail: str = "", now: datetime | None = None
 ) -> None:
     """Record a step's outcome and schedule the next step (call inside a transaction)."""
-    now = now or timezone.now()
-    EnrollmentStep.objects.filter(enrollment=enrollment, order=order).update(
-        status=status, done_at=done_at, detail=detail
-    )
-    if enrollment.current_step != order:
+    enrollments_steps_done([StepDone(enrollment, order, status, done_at, detail)], now=now)
+
+
+def enrollments_steps_done(outcomes: list[StepDone], *, now: datetime | None = None) -> None:
+    """Record steps' outcomes and move each enrollment on (inside a transaction holding their row locks).
+
+    Each enrollment still on that step goes to its next step, due by the
+    timing rules (a paused one keeps the remaining delay for its resume), or
+    finishes after its last step. A few statements for the whole list.
+    """
+    if not outcomes:
         return
-    if enrollment.status == Status.PAUSED:
-        _advance_paused(enrollment, done_at=done_at, now=now)
-    elif enrollment.status in RUNNABLE:
-        _advance(enrollment, done_at=done_at, now=now)
+    now = now or timezone.now()
+    portal = PortalSettings.load()
+    rows = {
+        (row.enrollment_id, row.order): row
+        for row in EnrollmentStep.objects.filter(enrollment_id__in={outcome.enrollment.pk for outcome in outcomes})
+    }
+    changed_rows: dict[int, EnrollmentStep] = {}
+    moved: dict[int, Enrollment] = {}
+    finished: list[int] = []
+    for outcome in outcomes:
+        enrollment = outcome.enrollment
+        row = rows.get((enrollment.pk, outcome.order))
+        if row is not None and outcome.status:
+            row.status, row.done_at, row.detail = outcome.status, outcome.done_at, outcome.detail
+            changed_rows[row.pk] = row
+        if enrollment.current_step != outcome.order or enrollment.status not in (Status.PAUSED, *RUNNABLE):
+            continue
+        moved[enrollment.pk] = enrollment
+        enrollment.updated_at = now
+        step = _next_step(enrollment)
+        if step is None:
+            enrollment.status, enrollment.next_action_at, enrollment.ended_at = Status.FINISHED, None, now
+            finished.append(enrollment.pk)
+            continue
+        rules = follow_up_rules(enrollment, portal)
+        due, acts_at = _next_times(enrollment, step, outcome.delay_from or outcome.done_at or now, now, rules)
+        enrollment.current_step = step["order"]
+        next_row = rows.get((enrollment.pk, step["order"]))
+        if next_row is not None:
+            next_row.status, next_row.scheduled_for = EnrollmentStep.Status.SCHEDULED, due
+            changed_rows[next_row.pk] = next_row
+        if enrollment.status == Status.PAUSED:
+            enrollment.paused_remaining = max(acts_at - now, timedelta(0))
+        else:
+            enrollment.status, enrollment.next_action_at = Status.ACTIVE, acts_at
+            changed_rows.update(_reprojected(enrollment, step, due, rules, rows))
+    rows_update(changed_rows.values(), ["status", "done_at", "detail", "scheduled_for"])
+    fields = ["status", "current_step", "next_action_at", "paused_remaining", "ended_at", "updated_at"]
+    rows_update(moved.values(), fields, version=F("version") + 1)
+    for enrollment in moved.values():
+        enrollment.version += 1
+    if finished:
+        workflow_events.enrollments_ended(finished)
 
 
 def _next_step(enrollment: Enrollment) -> dict[str, Any] | None:
@@ -179,73 +279,38 @@ def _next_step(enrollment: Enrollment) -> dict[str, Any] | None:
 
 
 def _next_times(
-    enrollment: Enrollment, step: dict[str, Any], done_at: datetime, now: datetime
+    enrollment: Enrollment, step: dict[str, Any], done_at: datetime, now: datetime, rules: FollowUpRules
 ) -> tuple[datetime, datetime]:
     """(when the step is due, when the enrollment should act): a task created immediately acts now."""
     due = follow_up_at(
-        previous_done_at=done_at,
-        delay_days=step.get("delay_days", 0),
-        tz=ZoneInfo(enrollment.time_zone),
-        rules=follow_up_rules(enrollment),
+        previous_done_at=done_at, delay_days=step.get("delay_days", 0), tz=ZoneInfo(enrollment.time_zone), rules=rules
     )
     acts_at = now if step["type"] in TASK_STEP_TYPES and step.get("create_task_immediately") else due
     return due, acts_at
 
 
-def _advance(enrollment: Enrollment, *, done_at: datetime, now: datetime) -> None:
-    step = _next_step(enrollment)
-    if step is None:
-        _finish(enrollment, now)
-        return
-    due, acts_at = _next_times(enrollment, step, done_at, now)
-    EnrollmentStep.objects.filter(enrollment=enrollment, order=step["order"]).update(
-        status=EnrollmentStep.Status.SCHEDULED, scheduled_for=due
-    )
-    enrollment.current_step = step["order"]
-    _save(enrollment, status=Status.ACTIVE, next_action_at=acts_at, current_step=step["order"])
-    _reproject_pending(enrollment, from_step=step, from_at=due)
-
-
-def _advance_paused(enrollment: Enrollment, *, done_at: datetime, now: datetime) -> None:
-    """A step finished while paused (a task completed): the next delay is kept for the resume."""
-    step = _next_step(enrollment)
-    if step is None:
-        _finish(enrollment, now)
-        return
-    due, acts_at = _next_times(enrollment, step, done_at, now)
-    EnrollmentStep.objects.filter(enrollment=enrollment, order=step["order"]).update(
-        status=EnrollmentStep.Status.SCHEDULED, scheduled_for=due
-    )
-    Enrollment.objects.filter(pk=enrollment.pk).update(
-        current_step=step["order"],
-        paused_remaining=max(acts_at - now, timedelta(0)),
-        version=F("version") + 1,
-        updated_at=now,
-    )
-
-
-def _reproject_pending(enrollment: Enrollment, *, from_step: dict[str, Any], from_at: datetime) -> None:
+def _reprojected(
+    enrollment: Enrollment,
+    from_step: dict[str, Any],
+    from_at: datetime,
+    rules: FollowUpRules,
+    rows: dict[tuple[int, int], EnrollmentStep],
+) -> dict[int, EnrollmentStep]:
+    """The pending steps after `from_step` whose projected time changed, with the new time set."""
     later = [step for step in enrollment.snapshot.get("steps", []) if step["order"] >= from_step["order"]]
     projection = project_schedule(
         steps=[StepTiming(step["order"], step["type"], step.get("delay_days", 0)) for step in later],
         first_at=from_at,
         tz=ZoneInfo(enrollment.time_zone),
-        rules=follow_up_rules(enrollment),
+        rules=rules,
     )
-    pending = {
-        step.order: step
-        for step in EnrollmentStep.objects.filter(
-            enrollment=enrollment, order__gt=from_step["order"], status=EnrollmentStep.Status.PENDING
-        )
-    }
-    changed = []
+    changed = {}
     for projected in projection[1:]:
-        row = pending.get(projected.order)
-        if row is not None and row.scheduled_for != projected.at:
+        row = rows.get((enrollment.pk, projected.order))
+        if row is not None and row.status == EnrollmentStep.Status.PENDING and row.scheduled_for != projected.at:
             row.scheduled_for = projected.at
-            changed.append(row)
-    if changed:
-        EnrollmentStep.objects.bulk_update(changed, ["scheduled_for"])
+            changed[row.pk] = row
+    return changed
 
 
 def _finish(enrollment: Enrollment, now: datetime) -> None:
@@ -259,23 +324,3 @@ def _save(enrollment: Enrollment, **changes: Any) -> None:
     for name, value in changes.items():
         setattr(enrollment, name, value)
     enrollment.version += 1
-
-
-def enrollments_run_steps(pairs: list[tuple[int, int]], *, now: datetime | None = None) -> dict[str, Any]:
-    """Run a chunk of claimed steps; returns outcome counts and the messages to send, by mailbox.
-
-    The messages go to senders in batches per mailbox (one SMTP connection
-    each), not one task per email.
-    """
-    outcomes: dict[str, int] = {}
-    enrollment_ids = []
-    for enrollment_id, step_order in pairs:
-        outcome = enrollment_run_step(enrollment_id=enrollment_id, step_order=step_order, now=now)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        if outcome == "email queued":
-            enrollment_ids.append(enrollment_id)
-    by_mailbox: dict[int | None, list[int]] = {}
-    queued = OutboundMessage.objects.filter(enrollment_id__in=enrollment_ids, state=OutboundMessage.State.QUEUED)
-    for message_id, mailbox_id in queued.values_list("pk", "mailbox_id"):
-        by_mailbox.setdefault(mailbox_id, []).append(message_id)
-    return {"outcomes": outcomes, "batches": list(by_mailbox.values())}

@@ -1,34 +1,44 @@
 """Sending queued messages over the mailbox's SMTP server, exactly once.
 
-For each message, in order:
-1. Render it (pure; wasted only if the claim below fails).
-2. Claim it in a short transaction that holds the sender's row lock: the
-   enrollment must still be running, the mailbox connected, the sender's
-   rolling-24-hour window and (for bulk) this minute's throttle must have
-   room — else the message is parked, deferred or throttled, never dropped.
-   The claim sets `sending` with a lease and takes the slot (`sent_at`).
-3. Talk SMTP with no lock held. One connection serves a batch of messages
-   from the same mailbox.
-4. Record the answer at once in its own transaction: accepted → `sent` and
-   the enrollment moves on; 4xx or a connection failure → `retry` with
-   backoff; 5xx → `failed` and the enrollment fails (SEND_FAILED); login
-   refused → the mailbox is disconnected and its enrollments wait
+Messages go in batches of one sender and mailbox, over one SMTP connection:
+1. Render them all (pure; wasted only for those the claim below refuses).
+2. Claim them in one short transaction that holds the sender's row lock:
+   each enrollment must still be running and the mailbox connected, and the
+   sender's rolling-24-hour window and (for bulk) this minute's throttle
+   must have room — what doesn't fit is parked, deferred or throttled, never
+   dropped. The claim sets `sending` with a lease and takes the slots
+   (`sent_at`).
+3. Talk SMTP with no lock held.
+4. Record each answer at once: accepted → `sent`, one UPDATE committed
+   before the next message goes out; 4xx or a connection failure → `retry`
+   with backoff; 5xx → `failed` and the enrollment fails (SEND_FAILED);
+   login refused → the mailbox is disconnected and its enrollments wait
    (INBOX_DISCONNECTED). If the connection breaks after the message body
    went out, the server may have accepted it: the message is `unknown`,
    never sent again on its own.
-A worker that dies between 3 and 4 leaves `sending`; when the lease runs out
-the reaper marks it `unknown` (see dispatch.py).
+5. Follow through on the accepted ones together: their `sent` events and
+   their enrollments' next steps in one transaction, which also clears their
+   leases.
+Messages go out one after another in id order, each answer committed before
+the next starts, and none starts after half the lease. So when a worker dies
+during 3–4, only the first of its claim's messages still `sending` can have
+reached the server: when the lease runs out the reaper marks that one
+`unknown` and puts the others back in the queue. A worker that dies between
+4 and 5 leaves `sent` messages holding their lease; the reaper follows
+through on them (see dispatch.py and `claim_expire`).
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.policy import SMTP
-from uuid import uuid4
+from itertools import groupby
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import transaction
@@ -41,16 +51,15 @@ from mailboxes_app.transport import smtp_connect
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep
 from sequences_app.rendering import RenderedEmail, email_render, mime_build
 from sequences_app.scheduling.limits import WINDOW, BulkThrottle, SendLoad, minute_of, sender_limit
-from sequences_app.scheduling.runner import enrollment_step_done, snapshot_step
+from sequences_app.scheduling.runner import StepDone, enrollment_step_done, enrollments_steps_done, snapshot_step
 from sequences_app.services.enrollment_state import enrollment_pause, enrollments_unenroll
 
 logger = logging.getLogger(__name__)
 State = OutboundMessage.State
+CLAIMABLE = [State.QUEUED, State.RETRY]
 # Multiples of SMTP_RETRY_BASE_SECONDS (1 min by default: 1, 5, 15 min, 1, 3, 6, 12 h).
 RETRY_STEPS = (1, 5, 15, 60, 180, 360, 720)
 SLOT_STATES = [State.SENDING, State.SENT, State.UNKNOWN]
-# CRLF line ends; long header values (List-Unsubscribe URLs) stay plain instead of RFC 2047-encoded.
-SMTP_POLICY = SMTP.clone(max_line_length=998)
 
 
 class _DataSent(Exception):
@@ -65,57 +74,75 @@ class _Claim:
 
 
 def messages_send(message_ids: Iterable[int], *, now: datetime | None = None) -> dict[str, int]:
-    """Send these messages (grouped by mailbox, one SMTP connection each); returns counts by outcome."""
-    outcomes: dict[str, int] = {}
-    messages = OutboundMessage.objects.filter(pk__in=list(message_ids)).order_by("mailbox_id", "pk")
-    by_mailbox: dict[int | None, list[int]] = {}
-    for message_id, mailbox_id in messages.values_list("pk", "mailbox_id"):
-        by_mailbox.setdefault(mailbox_id, []).append(message_id)
-    for ids in by_mailbox.values():
-        for outcome in _send_from_one_mailbox(ids, now=now):
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    """Send these messages in batches of one sender and mailbox; returns counts by outcome."""
+    ids = set(message_ids)
+    messages = list(
+        OutboundMessage.objects.select_related(
+            "enrollment__contact__company", "enrollment__sender", "enrollment__mailbox", "mailbox"
+        )
+        .filter(pk__in=ids, state__in=CLAIMABLE)
+        .order_by("sender_id", "mailbox_id", "pk")
+    )
+    outcomes: Counter[str] = Counter({"not claimable": len(ids) - len(messages)})
+    for _, batch in groupby(messages, key=lambda message: (message.sender_id, message.mailbox_id)):
+        outcomes.update(_send_batch(list(batch), now=now))
+    return dict(+outcomes)
 
 
-def _send_from_one_mailbox(ids: list[int], *, now: datetime | None) -> Iterable[str]:
+def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Counter[str]:
+    rendered = {
+        message.pk: email_render(
+            enrollment=message.enrollment,
+            step=snapshot_step(message.enrollment, message.step_order) or {},
+            message_pk=message.pk,
+        )
+        for message in messages
+    }
+    claims, outcomes = _claim(messages, rendered, now=now or timezone.now())
+    # Start no message after half the lease: the one in flight then has the other half to finish
+    # before the reaper may act on the claim.
+    stop_at = time.monotonic() + settings.SEND_LEASE_SECONDS / 2
+    not_started = list(claims)
+    accepted: list[_Claim] = []
     connection: smtplib.SMTP | None = None
+    refused_login: smtplib.SMTPAuthenticationError | None = None
     try:
-        for message_id in ids:
-            claim_or_outcome = _claim(message_id, now=now or timezone.now())
-            if isinstance(claim_or_outcome, str):
-                yield claim_or_outcome
+        while not_started and time.monotonic() < stop_at:
+            claim = not_started.pop(0)
+            if refused_login is not None:  # don't knock again with a password the server just refused
+                outcomes[_record_disconnected(claim, refused_login)] += 1
                 continue
-            claim = claim_or_outcome
-            mailbox = claim.message.mailbox
             try:
                 if connection is None:
-                    connection = _connect(mailbox)
+                    connection = smtp_connect(claim.message.mailbox)
                 response = _deliver(connection, claim)
             except smtplib.SMTPAuthenticationError as exc:
-                connection = None
-                yield _record_disconnected(claim, exc)
+                connection, refused_login = None, exc
+                outcomes[_record_disconnected(claim, exc)] += 1
             except _DataSent as exc:
                 connection = None
-                yield _record_unknown(claim, f"The connection broke after the email was handed over: {exc}")
+                outcomes[_record_unknown(claim, f"The connection broke after the email was handed over: {exc}")] += 1
             except smtplib.SMTPResponseException as exc:
                 connection = _drop(connection)
-                yield _record_smtp_error(claim, exc.smtp_code, _decode(exc.smtp_error))
+                outcomes[_record_smtp_error(claim, exc.smtp_code, _decode(exc.smtp_error))] += 1
             except smtplib.SMTPRecipientsRefused as exc:
                 connection = _drop(connection)
                 code, text = next(iter(exc.recipients.values()))
-                yield _record_smtp_error(claim, code, _decode(text))
+                outcomes[_record_smtp_error(claim, code, _decode(text))] += 1
             except (smtplib.SMTPException, OSError) as exc:  # OSError covers TLS errors and timeouts
                 connection = _drop(connection)
-                yield _record_retry(claim, f"Could not reach the mail server: {exc}")
+                outcomes[_record_retry(claim, f"Could not reach the mail server: {exc}")] += 1
             else:
-                yield _record_sent(claim, response)
+                if _record_accepted(claim, response):
+                    accepted.append(claim)
+                    outcomes["sent"] += 1
+                else:
+                    outcomes["lease lost"] += 1
     finally:
         _drop(connection)
-
-
-def _connect(mailbox: Mailbox) -> smtplib.SMTP:
-    connection = smtp_connect(mailbox)
-    return connection
+        _follow_through(accepted)
+        outcomes["released"] += messages_release([claim.message.pk for claim in not_started])
+    return +outcomes
 
 
 def _drop(connection: smtplib.SMTP | None) -> None:
@@ -134,79 +161,108 @@ def _decode(value: bytes | str) -> str:
 # --- Claim ---------------------------------------------------------------------------------------
 
 
-def _claim(message_id: int, *, now: datetime) -> _Claim | str:
-    message = (
-        OutboundMessage.objects.select_related(
-            "enrollment__contact__company", "enrollment__sender", "enrollment__mailbox", "mailbox"
-        )
-        .filter(pk=message_id, state__in=[State.QUEUED, State.RETRY])
-        .first()
-    )
-    if message is None:
-        return "not claimable"
-    enrollment = message.enrollment
-    step = snapshot_step(enrollment, message.step_order)
-    rendered = email_render(enrollment=enrollment, step=step or {}, message_pk=message.pk)
+def _claim(
+    messages: list[OutboundMessage], rendered: dict[int, RenderedEmail], *, now: datetime
+) -> tuple[list[_Claim], Counter[str]]:
+    """Claim what may go now from one sender's batch; park, cancel, defer or throttle the rest."""
+    outcomes: Counter[str] = Counter()
+    going: list[OutboundMessage] = []
     with transaction.atomic():
         # The sender's row lock serialises claims per sender, so two workers
         # can't both take the last slot of the window (SQLite: the IMMEDIATE
         # transaction already serialises writers).
-        sender = User.objects.select_for_update().get(pk=message.sender_id)
-        live = Enrollment.objects.filter(pk=enrollment.pk).values_list("status", flat=True).first()
-        if live == Enrollment.Status.PAUSED:
-            return _park(message, "The enrollment is paused.")
-        if live not in (Enrollment.Status.ACTIVE, Enrollment.Status.SCHEDULED):
-            return _cancel(message, f"The enrollment is {live}.")
-        mailbox = message.mailbox
-        if mailbox is None or not mailbox.is_connected:
-            _park(message, "The mailbox is disconnected.")
-            _wait_for_inbox(enrollment, now)
-            return "inbox disconnected"
-        verdict = _room(message, sender, mailbox, now)
-        if verdict is not None:
-            return verdict
+        sender = User.objects.select_for_update().get(pk=messages[0].sender_id)
+        claimable = set(
+            OutboundMessage.objects.select_for_update()
+            .filter(pk__in=[message.pk for message in messages], state__in=CLAIMABLE)
+            .values_list("pk", flat=True)
+        )
+        live = dict(
+            Enrollment.objects.filter(pk__in=[message.enrollment_id for message in messages]).values_list(
+                "pk", "status"
+            )
+        )
+        room = _Room(sender, messages[0].mailbox, now)
+        for message in messages:
+            status = live.get(message.enrollment_id)
+            if message.pk not in claimable:
+                outcome = "not claimable"
+            elif status == Enrollment.Status.PAUSED:
+                outcome = _park(message, "The enrollment is paused.")
+            elif status not in (Enrollment.Status.ACTIVE, Enrollment.Status.SCHEDULED):
+                outcome = _cancel(message, f"The enrollment is {status}.")
+            elif message.mailbox is None or not message.mailbox.is_connected:
+                _park(message, "The mailbox is disconnected.")
+                _wait_for_inbox(message.enrollment, now)
+                outcome = "inbox disconnected"
+            else:
+                outcome = room.take(message)
+            if outcome:
+                outcomes[outcome] += 1
+            else:
+                going.append(message)
         token = uuid4()
-        claimed = OutboundMessage.objects.filter(pk=message.pk, state__in=[State.QUEUED, State.RETRY]).update(
+        for message in going:
+            message.subject = rendered[message.pk].subject[:998]
+        OutboundMessage.objects.bulk_update(going, ["subject"])
+        OutboundMessage.objects.filter(pk__in=[message.pk for message in going]).update(
             state=State.SENDING,
             lease_token=token,
             # Longer than the SMTP timeouts and the task time limit: a live worker never loses it.
             lease_expires_at=now + timedelta(seconds=settings.SEND_LEASE_SECONDS),
             sent_at=now,
             attempts=F("attempts") + 1,
-            subject=rendered.subject[:998],
         )
-    if not claimed:
-        return "not claimable"
-    # Only the claimed fields: a plain refresh would drop the related rows fetched above.
-    message.refresh_from_db(fields=["state", "lease_token", "lease_expires_at", "sent_at", "attempts", "subject"])
-    return _Claim(message=message, rendered=rendered, token=str(token))
+    for message in going:
+        message.state, message.lease_token, message.sent_at = State.SENDING, token, now
+        message.attempts += 1
+    return [_Claim(message, rendered[message.pk], str(token)) for message in going], outcomes
 
 
-def _room(message: OutboundMessage, sender: User, mailbox: Mailbox, now: datetime) -> str | None:
-    """None when the message may go now; else defer or throttle it and say which."""
-    limit = sender_limit(sender, mailbox, portal=PortalSettings.load())
-    slots = OutboundMessage.objects.filter(sender=sender, state__in=SLOT_STATES, sent_at__gt=now - WINDOW)
-    if slots.count() >= limit:
-        load = SendLoad(slots.values_list("sent_at", flat=True), limit)
-        free_at = load.next_free_at(now) or now + WINDOW
+class _Room:
+    """One sender's room at `now`: what is left of the 24-hour window, and this minute's bulk throttle."""
+
+    def __init__(self, sender: User, mailbox: Mailbox | None, now: datetime) -> None:
+        self.sender, self.now = sender, now
+        self.limit = sender_limit(sender, mailbox, portal=PortalSettings.load())
+        self.slots = OutboundMessage.objects.filter(sender=sender, state__in=SLOT_STATES, sent_at__gt=now - WINDOW)
+        self.free = self.limit - self.slots.count()
+        self.load: SendLoad | None = None
+        self.throttle: BulkThrottle | None = None
+
+    def take(self, message: OutboundMessage) -> str:
+        """ "" when the message may go now (its slot is taken); else defer or throttle it and say which."""
+        if self.free <= 0:
+            return self._defer(message)
+        if message.is_bulk:
+            slot = self._bulk_throttle().place(self.now)
+            if slot > self.now:
+                OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=slot)
+                return "throttled"
+        self.free -= 1
+        return ""
+
+    def _defer(self, message: OutboundMessage) -> str:
+        if self.load is None:
+            self.load = SendLoad(self.slots.values_list("sent_at", flat=True), self.limit)
+        free_at = self.load.next_free_at(self.now) or self.now + WINDOW
+        self.load.add(free_at)  # the next deferred message waits for the slot after this one
         OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=free_at)
         EnrollmentStep.objects.filter(enrollment_id=message.enrollment_id, order=message.step_order).update(
             status=EnrollmentStep.Status.DEFERRED,
             scheduled_for=free_at,
-            detail=f"Deferred: send limit ({limit} sequence emails in 24 hours).",
+            detail=f"Deferred: send limit ({self.limit} sequence emails in 24 hours).",
         )
         return "deferred"
-    if message.is_bulk:
-        this_minute = minute_of(now)
-        sent_this_minute = OutboundMessage.objects.filter(
-            sender=sender, is_bulk=True, state__in=SLOT_STATES, sent_at__gte=this_minute
-        ).count()
-        throttle = BulkThrottle([this_minute] * sent_this_minute)
-        slot = throttle.place(now)
-        if slot > now:
-            OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=slot)
-            return "throttled"
-    return None
+
+    def _bulk_throttle(self) -> BulkThrottle:
+        if self.throttle is None:
+            this_minute = minute_of(self.now)
+            sent_this_minute = OutboundMessage.objects.filter(
+                sender=self.sender, is_bulk=True, state__in=SLOT_STATES, sent_at__gte=this_minute
+            ).count()
+            self.throttle = BulkThrottle([this_minute] * sent_this_minute)
+        return self.throttle
 
 
 def _park(message: OutboundMessage, why: str) -> str:
@@ -237,7 +293,7 @@ def _deliver(connection: smtplib.SMTP, claim: _Claim) -> str:
     message = claim.message
     enrollment = message.enrollment
     contact = enrollment.contact
-    mime = mime_build(
+    payload = mime_build(
         rendered=claim.rendered,
         message_id=message.message_id,
         from_name=(message.mailbox.display_name if message.mailbox else "") or enrollment.sender.get_full_name(),
@@ -247,7 +303,6 @@ def _deliver(connection: smtplib.SMTP, claim: _Claim) -> str:
         in_reply_to=message.in_reply_to,
         references=message.references,
     )
-    payload = mime.as_bytes(policy=SMTP_POLICY)
     code, reply = connection.mail(message.from_email)
     if code != 250:
         connection.rset()
@@ -289,29 +344,98 @@ def _mine(claim: _Claim) -> OutboundMessage | None:
     )
 
 
-def _record_sent(claim: _Claim, response: str) -> str:
-    now = timezone.now()
-    with transaction.atomic():
-        message = _mine(claim)
-        if message is None:
-            return "lease lost"
-        OutboundMessage.objects.filter(pk=message.pk).update(
-            state=State.SENT, sent_at=now, smtp_response=response[:1000], lease_token=None, lease_expires_at=None
+def _record_accepted(claim: _Claim, response: str) -> bool:
+    """The server took it: `sent`, committed at once. The lease stays until the follow-through clears it."""
+    return bool(
+        OutboundMessage.objects.filter(pk=claim.message.pk, state=State.SENDING, lease_token=claim.token).update(
+            state=State.SENT, sent_at=timezone.now(), smtp_response=response[:1000]
         )
-        enrollment = Enrollment.objects.select_for_update().get(pk=message.enrollment_id)
-        EmailEvent.objects.create(
+    )
+
+
+def _follow_through(claims: list[_Claim]) -> None:
+    if not claims:
+        return
+    with transaction.atomic():
+        messages = list(
+            OutboundMessage.objects.select_for_update()
+            .filter(pk__in=[claim.message.pk for claim in claims], state=State.SENT, lease_token=claims[0].token)
+            .order_by("pk")
+        )
+        messages_follow_through(messages)
+
+
+def messages_release(message_ids: list[int]) -> int:
+    """Claimed messages never handed to the server go back to the queue, due now (their slots freed)."""
+    if not message_ids:
+        return 0
+    return OutboundMessage.objects.filter(pk__in=message_ids, state=State.SENDING).update(
+        state=State.QUEUED,
+        sent_at=None,
+        next_attempt_at=timezone.now(),
+        attempts=F("attempts") - 1,
+        lease_token=None,
+        lease_expires_at=None,
+    )
+
+
+def claim_expire(*, lease_token: UUID, now: datetime) -> int:
+    """A claim whose lease ran out while some of its messages were still `sending`: their worker died.
+
+    A batch is sent in id order and each answer is committed before the next
+    message starts, so only the first message still `sending` can have
+    reached the server: it becomes `unknown` (never resent); the ones after
+    it were never started and go back to the queue. Returns how many became
+    unknown (0 or 1).
+    """
+    with transaction.atomic():
+        sending = list(
+            OutboundMessage.objects.select_for_update()
+            .filter(state=State.SENDING, lease_token=lease_token, lease_expires_at__lt=now)
+            .order_by("pk")
+        )
+        if not sending:
+            return 0
+        messages_release([message.pk for message in sending[1:]])
+        return int(
+            message_mark_unknown(
+                message=sending[0],
+                detail="The worker stopped while this email was with the mail server; to avoid a duplicate it "
+                "was not sent again. Check your Sent folder.",
+                now=now,
+            )
+        )
+
+
+def messages_follow_through(messages: list[OutboundMessage], *, now: datetime | None = None) -> None:
+    """Accepted messages (locked, still holding their lease): `sent` events, and their enrollments move on."""
+    if not messages:
+        return
+    now = now or timezone.now()
+    enrollments = Enrollment.objects.select_for_update().filter(pk__in=[message.enrollment_id for message in messages])
+    by_id = {enrollment.pk: enrollment for enrollment in enrollments.order_by("pk")}
+    EmailEvent.objects.bulk_create(
+        EmailEvent(
             kind=EmailEvent.Kind.SENT,
-            sequence_id=enrollment.sequence_id,
-            enrollment=enrollment,
-            contact_id=enrollment.contact_id,
+            sequence_id=by_id[message.enrollment_id].sequence_id,
+            enrollment_id=message.enrollment_id,
+            contact_id=by_id[message.enrollment_id].contact_id,
             message=message,
             step_order=message.step_order,
-            occurred_at=now,
+            occurred_at=message.sent_at or now,
         )
-        enrollment_step_done(
-            enrollment=enrollment, order=message.step_order, status=EnrollmentStep.Status.SENT, done_at=now, now=now
-        )
-    return "sent"
+        for message in messages
+    )
+    enrollments_steps_done(
+        [
+            StepDone(by_id[message.enrollment_id], message.step_order, EnrollmentStep.Status.SENT, message.sent_at)
+            for message in messages
+        ],
+        now=now,
+    )
+    OutboundMessage.objects.filter(pk__in=[message.pk for message in messages]).update(
+        lease_token=None, lease_expires_at=None
+    )
 
 
 def message_mark_unknown(*, message: OutboundMessage, detail: str, now: datetime | None = None) -> bool:
