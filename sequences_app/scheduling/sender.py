@@ -41,6 +41,7 @@ from itertools import groupby
 from uuid import UUID, uuid4
 
 from django.conf import settings
+from django.db import connection as database
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -345,12 +346,21 @@ def _mine(claim: _Claim) -> OutboundMessage | None:
 
 
 def _record_accepted(claim: _Claim, response: str) -> bool:
-    """The server took it: `sent`, committed at once. The lease stays until the follow-through clears it."""
-    return bool(
-        OutboundMessage.objects.filter(pk=claim.message.pk, state=State.SENDING, lease_token=claim.token).update(
-            state=State.SENT, sent_at=timezone.now(), smtp_response=response[:1000]
+    """The server took it: `sent`, committed at once. The lease stays until the follow-through clears it.
+
+    Plain SQL: this runs once per email between two SMTP exchanges, and the
+    ORM's compiling of the same UPDATE took twice as long as the database.
+    """
+    meta = OutboundMessage._meta
+    sent_at = meta.get_field("sent_at").get_db_prep_value(timezone.now(), database)
+    token = meta.get_field("lease_token").get_db_prep_value(UUID(claim.token), database)
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {meta.db_table} SET state = %s, sent_at = %s, smtp_response = %s "  # noqa: S608  (the model's name)
+            "WHERE id = %s AND state = %s AND lease_token = %s",
+            [State.SENT, sent_at, response[:1000], claim.message.pk, State.SENDING, token],
         )
-    )
+        return cursor.rowcount == 1
 
 
 def _follow_through(claims: list[_Claim]) -> None:
