@@ -78,6 +78,7 @@ def enrollments_run_steps(pairs: list[tuple[int, int]], *, now: datetime | None 
         claimed = (
             Enrollment.objects.select_for_update(of=("self",))
             .select_related("contact__company", "sender", "mailbox")
+            .defer("mailbox__smtp_password", "mailbox__imap_password")  # not needed here; decrypting costs
             .filter(
                 pk__in=wanted,
                 status__in=RUNNABLE,
@@ -234,7 +235,10 @@ def enrollments_steps_done(outcomes: list[StepDone], *, now: datetime | None = N
         (row.enrollment_id, row.order): row
         for row in EnrollmentStep.objects.filter(enrollment_id__in={outcome.enrollment.pk for outcome in outcomes})
     }
-    changed_rows: dict[int, EnrollmentStep] = {}
+    # Three kinds of step rows change, each in its own UPDATE of only its fields.
+    done: dict[int, EnrollmentStep] = {}
+    scheduled: dict[int, EnrollmentStep] = {}
+    reprojected: dict[int, EnrollmentStep] = {}
     moved: dict[int, Enrollment] = {}
     finished: list[int] = []
     for outcome in outcomes:
@@ -242,7 +246,7 @@ def enrollments_steps_done(outcomes: list[StepDone], *, now: datetime | None = N
         row = rows.get((enrollment.pk, outcome.order))
         if row is not None and outcome.status:
             row.status, row.done_at, row.detail = outcome.status, outcome.done_at, outcome.detail
-            changed_rows[row.pk] = row
+            done[row.pk] = row
         if enrollment.current_step != outcome.order or enrollment.status not in (Status.PAUSED, *RUNNABLE):
             continue
         moved[enrollment.pk] = enrollment
@@ -258,13 +262,15 @@ def enrollments_steps_done(outcomes: list[StepDone], *, now: datetime | None = N
         next_row = rows.get((enrollment.pk, step["order"]))
         if next_row is not None:
             next_row.status, next_row.scheduled_for = EnrollmentStep.Status.SCHEDULED, due
-            changed_rows[next_row.pk] = next_row
+            scheduled[next_row.pk] = next_row
         if enrollment.status == Status.PAUSED:
             enrollment.paused_remaining = max(acts_at - now, timedelta(0))
         else:
             enrollment.status, enrollment.next_action_at = Status.ACTIVE, acts_at
-            changed_rows.update(_reprojected(enrollment, step, due, rules, rows))
-    rows_update(changed_rows.values(), ["status", "done_at", "detail", "scheduled_for"])
+            reprojected.update(_reprojected(enrollment, step, due, rules, rows))
+    rows_update(done.values(), ["status", "done_at", "detail"])
+    rows_update(scheduled.values(), ["status", "scheduled_for"])
+    rows_update(reprojected.values(), ["scheduled_for"])
     fields = ["status", "current_step", "next_action_at", "paused_remaining", "ended_at", "updated_at"]
     rows_update(moved.values(), fields, version=F("version") + 1)
     for enrollment in moved.values():

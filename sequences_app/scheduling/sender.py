@@ -78,12 +78,16 @@ def messages_send(message_ids: Iterable[int], *, now: datetime | None = None) ->
     """Send these messages in batches of one sender and mailbox; returns counts by outcome."""
     ids = set(message_ids)
     messages = list(
-        OutboundMessage.objects.select_related(
-            "enrollment__contact__company", "enrollment__sender", "enrollment__mailbox", "mailbox"
-        )
+        OutboundMessage.objects.select_related("enrollment__contact__company", "enrollment__sender")
         .filter(pk__in=ids, state__in=CLAIMABLE)
         .order_by("sender_id", "mailbox_id", "pk")
     )
+    # Each mailbox once (its passwords are decrypted on load), not once per message.
+    wanted = {message.mailbox_id for message in messages} | {message.enrollment.mailbox_id for message in messages}
+    mailboxes = Mailbox.objects.in_bulk(wanted - {None})
+    for message in messages:
+        message.mailbox = mailboxes.get(message.mailbox_id)
+        message.enrollment.mailbox = mailboxes.get(message.enrollment.mailbox_id)
     outcomes: Counter[str] = Counter({"not claimable": len(ids) - len(messages)})
     for _, batch in groupby(messages, key=lambda message: (message.sender_id, message.mailbox_id)):
         outcomes.update(_send_batch(list(batch), now=now))
