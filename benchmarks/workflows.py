@@ -260,8 +260,9 @@ def part_b(owner) -> dict:
     analyze()
     workdir = Path(tempfile.mkdtemp(prefix="bench-workflows-"))
     celery = Celery(workdir)
+    queues = "bench_workflows,bench_workflows-ticks"  # CELERY_QUEUE and its ticks queue (config/settings.py)
     celery.worker = celery._start(
-        ["worker", "--concurrency", "2", "-l", "warning", "-Q", "bench_workflows", "-n", "benchwf@%h"], "worker.log"
+        ["worker", "--concurrency", "2", "-l", "warning", "-Q", queues, "-n", "benchwf@%h"], "worker.log"
     )
     from config.celery import app
 

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -168,6 +169,18 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 # One queue name per installation sharing a broker (the process tests give each stack its own).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# Beat's ticks wait in a queue of their own, so a backlog of sends never holds them past their
+# `expires`; an installation that names its queue gets "<name>-ticks", never another's ticks.
+TICKS_QUEUE = "ticks" if CELERY_TASK_DEFAULT_QUEUE == "celery" else f"{CELERY_TASK_DEFAULT_QUEUE}-ticks"
+# A worker started without -Q consumes every queue declared here.
+CELERY_TASK_QUEUES = (
+    Queue(CELERY_TASK_DEFAULT_QUEUE, routing_key=CELERY_TASK_DEFAULT_QUEUE),
+    Queue(TICKS_QUEUE, routing_key=TICKS_QUEUE),
+)
+# Every task in config/celery.py's beat_schedule.
+CELERY_TASK_ROUTES = {
+    name: {"queue": TICKS_QUEUE} for name in ("nudge.scheduler_tick", "nudge.inbox_sync_tick", "nudge.workflows_tick")
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
