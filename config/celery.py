@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 from config.env import env_int
 
@@ -39,3 +41,18 @@ app.conf.beat_schedule = {
         "options": {"expires": 30},
     },
 }
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(sender: Task | None = None, **kwargs: object) -> None:
+    """Drop a database connection that is past CONN_MAX_AGE or broke, as Django does around each request.
+
+    Celery's Django fixup closes connections only every CELERY_DB_REUSE_MAX tasks, so without this a
+    connection broken by a database restart fails the next task. With CONN_HEALTH_CHECKS the first query
+    after this check also tests a kept connection. An eager task runs inside its caller's transaction,
+    which is left alone.
+    """
+    if sender is not None and sender.request.is_eager:
+        return
+    close_old_connections()
