@@ -196,12 +196,16 @@ class Enrollment(models.Model):
     # At most one of these per contact: "one sequence at a time".
     LIVE_STATUSES = ("scheduled", "active", "paused")
 
-    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="enrollments")
+    # No index of its own: enrollment_sequence_status_idx leads with it.
+    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="enrollments", db_index=False)
     # Kept (as NULL) when the contact is deleted, so the audit trail survives.
     contact = models.ForeignKey(
         "contacts_app.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="enrollments"
     )
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_enrollments")
+    # No index of its own: enrollment_sender_status_idx leads with it.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_enrollments", db_index=False
+    )
     # Who enrolled the contact: tasks go to them (NULL when a workflow did).
     enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -283,7 +287,8 @@ class EnrollmentStep(models.Model):
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Unknown"
 
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps")
+    # No index of its own: the unique (enrollment, order) constraint leads with it.
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps", db_index=False)
     order = models.PositiveSmallIntegerField()
     type = models.CharField(max_length=20, choices=StepType.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -384,12 +389,22 @@ class EmailEvent(models.Model):
         DOCUMENT_VIEW = "document_view", "Document viewed"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    sequence = models.ForeignKey(Sequence, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
-    enrollment = models.ForeignKey(
-        Enrollment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    # No index of its own: event_sequence_kind_idx leads with it.
+    sequence = models.ForeignKey(
+        Sequence, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
     )
+    # No index of its own: event_enrollment_kind_idx leads with it.
+    enrollment = models.ForeignKey(
+        Enrollment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
+    # No index of its own: event_contact_idx leads with it.
     contact = models.ForeignKey(
-        "contacts_app.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="email_events"
+        "contacts_app.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="email_events",
+        db_index=False,
     )
     message = models.ForeignKey(
         "mailboxes_app.OutboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
