@@ -533,10 +533,13 @@ def make_due() -> float:
 
 
 class Celery:
-    """A real `celery worker --concurrency 1` and (optionally) `celery beat`, on Redis and this database."""
+    """A real `celery worker` (`--concurrency 1` unless told) and optionally beat, on Redis and this database."""
 
-    def __init__(self, workdir: Path, *, tick_seconds: int = 5, settings_module: str = "config.settings") -> None:
+    def __init__(
+        self, workdir: Path, *, tick_seconds: int = 2, settings_module: str = "config.settings", concurrency: int = 1
+    ) -> None:
         self.workdir = workdir
+        self.concurrency = concurrency
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings_module,
@@ -561,7 +564,9 @@ class Celery:
     def start_worker(self) -> None:
         from config.celery import app
 
-        self.worker = self._start(["worker", "--concurrency", "1", "-l", "info", "-n", "bench@%h"], "worker.log")
+        self.worker = self._start(
+            ["worker", "--concurrency", str(self.concurrency), "-l", "info", "-n", "bench@%h"], "worker.log"
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if app.control.ping(timeout=0.5):

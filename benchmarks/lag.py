@@ -59,7 +59,7 @@ def main() -> None:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=10.0, help="enrollments becoming due per second")
     parser.add_argument("--seconds", type=int, default=180, help="how long the load lasts")
-    parser.add_argument("--tick", type=int, default=5, help="beat's SCHEDULER_TICK_SECONDS (default 5, as deployed)")
+    parser.add_argument("--tick", type=int, default=2, help="beat's SCHEDULER_TICK_SECONDS (default 2, as deployed)")
     args = parser.parse_args()
     wait_for_quiet(args.quiet_load, args.quiet_wait)
     wall = time.perf_counter()

@@ -25,7 +25,7 @@ app.conf.beat_schedule = {
     # Claims due enrollment steps and messages; cheap when nothing is due.
     "scheduler-tick": {
         "task": "nudge.scheduler_tick",
-        "schedule": timedelta(seconds=env_int("SCHEDULER_TICK_SECONDS", 5)),
+        "schedule": timedelta(seconds=env_int("SCHEDULER_TICK_SECONDS", 2)),
         "options": {"expires": 30},
     },
     # Claims mailboxes whose inbox sync is due (each is synced about once a minute); cheap when none is.
