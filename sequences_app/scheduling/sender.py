@@ -47,6 +47,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts_app.models import Notification, PortalSettings, User
+from config.db import rows_update
 from mailboxes_app.models import Mailbox, OutboundMessage
 from mailboxes_app.transport import smtp_connect
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep
@@ -115,7 +116,7 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
         while not_started and time.monotonic() < stop_at:
             claim = not_started.pop(0)
             if refused_login is not None:  # don't knock again with a password the server just refused
-                outcomes[_record_disconnected(claim, refused_login)] += 1
+                outcomes[_record_disconnected(claim, refused_login, notify=False)] += 1
                 continue
             try:
                 if connection is None:
@@ -209,8 +210,9 @@ def _claim(
         token = uuid4()
         for message in going:
             message.subject = rendered[message.pk].subject[:998]
-        OutboundMessage.objects.bulk_update(going, ["subject"])
-        OutboundMessage.objects.filter(pk__in=[message.pk for message in going]).update(
+        rows_update(
+            going,
+            ["subject"],
             state=State.SENDING,
             lease_token=token,
             # Longer than the SMTP timeouts and the task time limit: a live worker never loses it.
@@ -236,7 +238,7 @@ class _Room:
         self.throttle: BulkThrottle | None = None
 
     def take(self, message: OutboundMessage) -> str:
-        """ "" when the message may go now (its slot is taken); else defer or throttle it and say which."""
+        """Empty when the message may go now (its slot is taken); else defer or throttle it and say which."""
         if self.free <= 0:
             return self._defer(message)
         if message.is_bulk:
@@ -531,8 +533,11 @@ def _fail(message: OutboundMessage, why: str, now: datetime) -> str:
     return "failed"
 
 
-def _record_disconnected(claim: _Claim, exc: smtplib.SMTPAuthenticationError) -> str:
-    """The server refused the login: disconnect the mailbox; its enrollments wait for a reconnect."""
+def _record_disconnected(claim: _Claim, exc: smtplib.SMTPAuthenticationError, *, notify: bool = True) -> str:
+    """The server refused the login: disconnect the mailbox; its enrollments wait for a reconnect.
+
+    The rep is told once per refusal, not once per email of the batch (`notify`).
+    """
     now = timezone.now()
     detail = f"The mail server refused the login ({exc.smtp_code})."
     with transaction.atomic():
@@ -550,6 +555,8 @@ def _record_disconnected(claim: _Claim, exc: smtplib.SMTPAuthenticationError) ->
             lease_expires_at=None,
         )
         _wait_for_inbox(message.enrollment, now)
+        if not notify:
+            return "inbox disconnected"
         Notification.objects.create(
             user_id=message.sender_id,
             kind="inbox_disconnected",

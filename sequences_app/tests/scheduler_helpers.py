@@ -31,6 +31,8 @@ class ScriptedHandler:
     received: list[Message] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
     refuse_login: bool = False
+    # The SMTP sessions that tried to log in (kept, so each is counted once even if it tried several mechanisms).
+    login_sessions: list[Any] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.replies:
@@ -39,6 +41,8 @@ class ScriptedHandler:
         return "250 2.0.0 Ok: queued"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        if not any(seen is session for seen in self.login_sessions):
+            self.login_sessions.append(session)
         return AuthResult(success=not self.refuse_login, handled=False)
 
     def message_ids(self) -> list[str]:

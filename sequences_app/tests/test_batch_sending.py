@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts_app.models import PortalSettings
+from accounts_app.models import Notification, PortalSettings
 from mailboxes_app.models import Mailbox, OutboundMessage
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, SequenceStep, StepType
 from sequences_app.rendering import RenderedEmail, mime_build
@@ -144,6 +144,18 @@ def test_a_batch_starts_no_email_after_half_its_lease_and_requeues_the_rest(send
     assert len(mailserver.handler.received) == 2
     states = sorted(OutboundMessage.objects.values_list("state", "lease_token", "attempts"))
     assert states == [("queued", None, 0), ("queued", None, 0), ("sent", None, 1), ("sent", None, 1)]
+
+
+def test_a_refused_login_disconnects_the_mailbox_once_for_the_whole_batch(sender, mailserver):
+    mailserver.handler.refuse_login = True
+    with time_machine.travel(START, tick=False):
+        batch = queued_messages(sender, 3)
+        assert messages_send(batch) == {"inbox disconnected": 3}
+    assert len(mailserver.handler.login_sessions) == 1  # not one knock per email
+    assert Mailbox.objects.get(owner=sender).status == "disconnected"
+    assert set(OutboundMessage.objects.values_list("state", "attempts")) == {("queued", 0)}
+    assert set(Enrollment.objects.values_list("status", "reason")) == {("paused", "INBOX_DISCONNECTED")}
+    assert Notification.objects.filter(user=sender, kind="inbox_disconnected").count() == 1
 
 
 def test_the_email_is_multipart_utf8_with_encoded_headers_and_no_injected_header():
