@@ -8,7 +8,7 @@ drops the database `nudge_bench_memory`).
 
 50,000 enrollments (100 reps × 500, below the Enterprise limit; not bulk)
 become due at once; a real `celery -A config worker --concurrency 1` and a
-real `celery beat` (tick 5 s) send them to benchmarks/smtp_sink.py (its own
+real `celery beat` (tick 2 s) send them to benchmarks/smtp_sink.py (its own
 process). Every `--every` seconds the RSS of the worker's pool process (the
 prefork child that runs the tasks; read from /proc/PID/status) and of the
 worker's main process is sampled, with the number of emails accepted so far.
@@ -16,7 +16,7 @@ worker's main process is sampled, with the number of emails accepted so far.
 then), "steady" the sample nearest half-way, "end" the last one; the goal is
 end within ±10 % of start. Every sample goes to a CSV in the work dir.
 The run takes as long as the worker needs for the 50,000 (see delivery.py
-for its rate): on the 2-core machine measured, well over 10 minutes.
+for its rate): a few minutes on the 2-core machine measured.
 """
 
 from __future__ import annotations
