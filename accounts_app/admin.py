@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
 
 from accounts_app.models import Notification, PortalSettings, Seat, Team, User
+from accounts_app.services import seat_remove
 
 
 class SeatInline(admin.StackedInline):
@@ -23,6 +27,17 @@ class UserAdmin(DjangoUserAdmin):
         ("Sequences", {"fields": ("can_bulk_enroll",)}),
     )
 
+    def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
+        """A seat deleted inline is taken away by the service, so the rep's sequences stop (SENDER_LOST_SEAT)."""
+        if formset.model is not Seat:
+            super().save_formset(request, form, formset, change)
+            return
+        for seat in formset.save(commit=False):
+            seat.save()
+        formset.save_m2m()
+        for seat in formset.deleted_objects:
+            seat_remove(user=seat.user)
+
     @admin.display(description="Seat", ordering="seat__tier")
     def seat_tier(self, user: User) -> str:
         seat = getattr(user, "seat", None)
@@ -35,6 +50,14 @@ class SeatAdmin(admin.ModelAdmin):
     list_filter = ("hub", "tier")
     search_fields = ("user__username", "user__email")
     autocomplete_fields = ("user",)
+
+    # Deleting here goes through the service: the rep's live enrollments stop (SENDER_LOST_SEAT).
+    def delete_model(self, request: Any, obj: Seat) -> None:
+        seat_remove(user=obj.user)
+
+    def delete_queryset(self, request: Any, queryset: QuerySet[Seat]) -> None:
+        for seat in queryset.select_related("user"):
+            seat_remove(user=seat.user)
 
 
 @admin.register(Team)

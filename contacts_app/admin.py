@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 
 from contacts_app.models import (
     BlockedEntry,
@@ -13,6 +16,7 @@ from contacts_app.models import (
     ObjectSchema,
     Ticket,
 )
+from contacts_app.services import contact_delete
 
 
 @admin.register(Contact)
@@ -24,6 +28,14 @@ class ContactAdmin(admin.ModelAdmin):
     raw_id_fields = ("company", "owner")
     readonly_fields = ("created_at", "updated_at")
     show_full_result_count = False
+
+    # Deleting here goes through the service: live enrollments end CONTACT_DELETED first.
+    def delete_model(self, request: Any, obj: Contact) -> None:
+        contact_delete(contact=obj)
+
+    def delete_queryset(self, request: Any, queryset: QuerySet[Contact]) -> None:
+        for contact in queryset:
+            contact_delete(contact=contact)
 
 
 @admin.register(Company)

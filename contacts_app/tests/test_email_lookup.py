@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from config.errors import ValidationFailed
 from contacts_app.selectors import contacts_filtered, contacts_with_email
 from contacts_app.services import contact_create
-from config.errors import ValidationFailed
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
