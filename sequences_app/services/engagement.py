@@ -6,10 +6,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from contacts_app.models import Contact
 from mailboxes_app.models import OutboundMessage
 from sequences_app.models import EmailEvent, Enrollment
 from sequences_app.services.enrollment_state import enrollments_unenroll
+from sequences_app.services.stops import contact_flags_set
 
 
 def _event(message: OutboundMessage, kind: str, now: datetime, **extra: object) -> EmailEvent:
@@ -45,9 +45,7 @@ def message_unsubscribe(*, message: OutboundMessage, now: datetime | None = None
     contact_id = message.enrollment.contact_id
     if contact_id is None:
         return False
-    changed = Contact.objects.filter(pk=contact_id, unsubscribed_sales=False).update(
-        unsubscribed_sales=True, updated_at=now
-    )
+    changed = contact_flags_set(contact_id=contact_id, unsubscribed_sales=True, now=now)
     enrollments_unenroll(
         enrollments=Enrollment.objects.filter(contact_id=contact_id),
         reason=Enrollment.Reason.UNSUBSCRIBED,

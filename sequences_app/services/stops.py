@@ -29,6 +29,7 @@ from mailboxes_app.models import OutboundMessage
 from sequences_app.models import EmailEvent, Enrollment
 from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.services.enrollment_state import PAUSABLE, enrollment_pause, enrollments_unenroll
+from workflows_app import events as workflow_events
 
 Reason = Enrollment.Reason
 # Out-of-office pauses resume at this local time on the return date.
@@ -120,8 +121,11 @@ def bounce_record(
     contact_id = _contact_id(message, contact)
     if contact_id is None:  # the contact was deleted meanwhile: nothing of theirs is live
         return {"stopped": 0}
-    Contact.objects.filter(pk=contact_id).update(
-        email_bounced=True, bounce_reason=(reason or "The address does not accept email.")[:500], updated_at=now
+    contact_flags_set(
+        contact_id=contact_id,
+        email_bounced=True,
+        bounce_reason=(reason or "The address does not accept email.")[:500],
+        now=now,
     )
     stopped = enrollments_unenroll(
         enrollments=Enrollment.objects.filter(contact_id=contact_id),
@@ -149,7 +153,7 @@ def spam_report_record(
     contact_id = _contact_id(message, contact)
     if contact_id is None:
         return {"stopped": 0}
-    Contact.objects.filter(pk=contact_id).update(marked_spam=True, updated_at=now)
+    contact_flags_set(contact_id=contact_id, marked_spam=True, now=now)
     stopped = enrollments_unenroll(
         enrollments=Enrollment.objects.filter(contact_id=contact_id), reason=Reason.UNSUBSCRIBED, now=now
     )
@@ -200,3 +204,19 @@ def _event(message: OutboundMessage, kind: str, occurred_at: datetime, detail: d
         occurred_at=occurred_at,
         detail=detail or {},
     )
+
+
+def contact_flags_set(*, contact_id: int, now: datetime | None = None, **flags: Any) -> bool:
+    """Set flags Nudge itself owns on one contact (bounced, marked spam, unsubscribed); workflows hear of it.
+
+    Returns False when the contact is gone or already had these values.
+    """
+    contact = Contact.objects.select_for_update().filter(pk=contact_id).first()
+    if contact is None or all(getattr(contact, name) == value for name, value in flags.items()):
+        return False
+    for name, value in flags.items():
+        setattr(contact, name, value)
+    contact.updated_at = now or timezone.now()
+    workflow_events.contact_changing(contact)  # before saving: what the stored row matched
+    contact.save(update_fields=[*flags, "updated_at"])
+    return True

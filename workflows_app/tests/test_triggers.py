@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from contacts_app.models import ContactList
 from contacts_app.services import contact_create, contact_update, list_members_add, list_members_remove
 from sequences_app.models import Enrollment
 from sequences_app.scheduling.runner import enrollment_run_step
+from sequences_app.services.engagement import message_unsubscribe
 from sequences_app.services.enrollment_state import enrollment_unenroll
 from sequences_app.services.enrollments import enrollment_create
-from tests.factories import SequenceFactory, SequenceStepFactory
+from sequences_app.services.stops import bounce_record, spam_report_record
+from tests.factories import EnrollmentFactory, OutboundMessageFactory, SequenceFactory, SequenceStepFactory
 from workflows_app.models import WorkflowEvent, WorkflowHistory, WorkflowRun
 from workflows_app.tests.helpers import drain, workflow
 
@@ -273,3 +276,28 @@ def test_an_edit_that_no_watched_filter_reads_writes_no_event(boss):
     contact_update(contact=contact, data={"properties": {"city": "Oulu"}})
     contact_update(contact=contact, data={"lifecycle_stage": "lead"})
     assert WorkflowEvent.objects.count() == 2
+
+
+# --- changes Nudge itself makes (bounces, complaints, unsubscribes) ------------------------------
+
+
+def test_a_hard_bounce_a_spam_complaint_and_an_unsubscribe_fire_property_matches(boss):
+    flows = {
+        flag: workflow(boss, trigger_type="property_matches",
+                       trigger_filters=[{"field": flag, "operator": "eq", "value": True}])
+        for flag in ("email_bounced", "marked_spam", "unsubscribed_sales")
+    }
+    bounced, complained, leaving = (contact_create(email=f"{name}@example.com") for name in ("b", "c", "l"))
+    drain()
+    bounce_record(message=None, contact=bounced, permanent=True, reason="550 No such user",
+                  occurred_at=timezone.now())
+    spam_report_record(message=None, contact=complained, occurred_at=timezone.now())
+    message = OutboundMessageFactory(enrollment=EnrollmentFactory(contact=leaving))
+    assert message_unsubscribe(message=message) is True
+    assert message_unsubscribe(message=message) is False  # a second click changes nothing
+    drain()
+    assert entered(flows["email_bounced"]) == [bounced.pk]
+    assert entered(flows["marked_spam"]) == [complained.pk]
+    assert entered(flows["unsubscribed_sales"]) == [leaving.pk]
+    bounced.refresh_from_db()
+    assert (bounced.email_bounced, bounced.bounce_reason) == (True, "550 No such user")
