@@ -23,7 +23,8 @@ A. `enrollments_claim_due(limit=10_000)`: one claim of all 10,000;
 B. the same claim plus what `nudge.scheduler_tick` does with the claimed
    pairs: 200 chunks of 50 published as `nudge.run_steps` tasks to Redis;
 C. the full `scheduler_tick` with no-op run/send callbacks, as often as it
-   takes to claim the 10,000 (it claims at most `dispatch.BATCH` = 500 a tick);
+   takes to claim the 10,000 (a tick claims up to `SCHEDULER_MAX_CLAIMS_PER_TICK`
+   = 2,500, in rounds of `dispatch.BATCH` = 500);
 D. the full `scheduler_tick` when nothing is due (100 ticks).
 And EXPLAIN (ANALYZE, BUFFERS) of the claim query at 1,000,000 rows, to show
 the partial index `enrollment_due_idx` serving it.
@@ -324,6 +325,8 @@ def main() -> None:
     load_before = load()
     print("building the data …", flush=True)
     fresh_database("nudge_bench_dispatch", keep=args.keep)
+    from django.conf import settings
+
     purge()
     base = build_base()
     with timed(f"{SMALL:,} enrollments ({DUE:,} due) with messages and tasks"):
@@ -372,7 +375,7 @@ def main() -> None:
     index_used = "enrollment_due_idx" in plan_tick and "enrollment_due_idx" in plan_all
     print()
     print(result)
-    print(f"\n(C took {ticks} ticks of at most {500} claims each)")
+    print(f"\n(C took {ticks} ticks of at most {settings.SCHEDULER_MAX_CLAIMS_PER_TICK:,} claims each)")
     print("\nEXPLAIN ANALYZE, claim as a tick runs it (LIMIT 500), 1,000,000 enrollments:\n" + plan_tick)
     print("\nEXPLAIN ANALYZE, claim of 10,000:\n" + plan_all)
     print("\nEXPLAIN ANALYZE, the UPDATE leasing 10,000:\n" + plan_update)
@@ -396,8 +399,9 @@ outbound message per enrollment and a task for 30 %), `VACUUM ANALYZE`d.
 Median of {args.repeats} repeats; between repeats the 10,000 are made due again and the table
 vacuumed (untimed). A claims all 10,000 in one `enrollments_claim_due`; B adds
 what the tick then does with them (200 × `run_steps.delay`); C is the real
-`scheduler_tick` (no-op callbacks), which claims at most 500 per tick, so it
-takes {ticks} ticks; D is a tick with nothing due.
+`scheduler_tick` (no-op callbacks), which claims up to
+{settings.SCHEDULER_MAX_CLAIMS_PER_TICK:,} per tick in rounds of 500, so it takes {ticks} ticks; D is a tick
+with nothing due.
 
 {result}
 
