@@ -51,6 +51,7 @@ from benchmarks.common import (
     make_companies,
     make_contacts,
     make_reps,
+    make_sequence,
     median,
     percentile,
     portal,
@@ -72,37 +73,14 @@ EMPTY_TICKS = 100
 
 
 def build_base() -> dict:
-    from sequences_app.models import Enrollment, Sequence, SequenceStep, StepType
+    from sequences_app.models import Enrollment
     from sequences_app.services.enrollments import enrollment_create
 
     portal()
     reps = make_reps(REPS)
     make_companies(1)
     make_contacts(1, companies=1)
-    sequence = Sequence.objects.create(name="Bench", owner=reps[0], visibility="everyone")
-    SequenceStep.objects.bulk_create(
-        [
-            SequenceStep(
-                sequence=sequence,
-                order=1,
-                type=StepType.AUTOMATED_EMAIL,
-                subject="Great meeting you, {{ contact.first_name }}",
-                body_html="<p>Hi {{ contact.first_name }},</p><p>Thanks for stopping by our booth. How is "
-                "{{ company.name }} handling follow-ups today?</p><p>{{ sender.first_name }}</p>",
-            ),
-            SequenceStep(
-                sequence=sequence, order=2, type=StepType.CALL, delay_days=2, title="Call {{ contact.first_name }}"
-            ),
-            SequenceStep(
-                sequence=sequence,
-                order=3,
-                type=StepType.AUTOMATED_EMAIL,
-                delay_days=3,
-                subject="",
-                body_html="<p>Hi {{ contact.first_name }}, just bumping this up in your inbox.</p>",
-            ),
-        ]
-    )
+    sequence = make_sequence(reps[0])
     contact_id = sql_rows("SELECT id FROM contacts_app_contact")[0][0]
     template = enrollment_create(sequence=sequence, caller=reps[0], contact_ids=[contact_id]).enrolled[0].id
     # The template itself is history, not due work.

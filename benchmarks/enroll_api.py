@@ -42,6 +42,7 @@ from benchmarks.common import (
     make_companies,
     make_contacts,
     make_reps,
+    make_sequence,
     median,
     percentile,
     portal,
@@ -67,7 +68,7 @@ def build() -> dict:
     from rest_framework.authtoken.models import Token
 
     from contacts_app.models import Contact
-    from sequences_app.models import Enrollment, Sequence, SequenceStep, StepType
+    from sequences_app.models import Enrollment
     from sequences_app.services.enrollments import enrollment_create
 
     portal()
@@ -82,30 +83,7 @@ def build() -> dict:
         "ELSE 'someone' || n || '@spam.example' END, now() "
         "FROM generate_series(1, 1000) AS n"
     )
-    sequence = Sequence.objects.create(name="Post-conference follow-up", owner=bench_rep, visibility="everyone")
-    SequenceStep.objects.bulk_create(
-        [
-            SequenceStep(
-                sequence=sequence,
-                order=1,
-                type=StepType.AUTOMATED_EMAIL,
-                subject="Great meeting you, {{ contact.first_name }}",
-                body_html="<p>Hi {{ contact.first_name }},</p><p>Thanks for stopping by our booth. How is "
-                "{{ company.name }} handling follow-ups today?</p><p>{{ sender.first_name }}</p>",
-            ),
-            SequenceStep(
-                sequence=sequence, order=2, type=StepType.CALL, delay_days=2, title="Call {{ contact.first_name }}"
-            ),
-            SequenceStep(
-                sequence=sequence,
-                order=3,
-                type=StepType.AUTOMATED_EMAIL,
-                delay_days=3,
-                subject="",
-                body_html="<p>Hi {{ contact.first_name }}, just bumping this up in your inbox.</p>",
-            ),
-        ]
-    )
+    sequence = make_sequence(bench_rep)
     first_contact = Contact.objects.order_by("pk").values_list("pk", flat=True).first()
     with timed(f"{ACTIVE:,} active enrollments with their steps and first emails"):
         template = enrollment_create(sequence=sequence, caller=bench_rep, contact_ids=[first_contact]).enrolled[0]
