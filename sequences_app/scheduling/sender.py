@@ -112,11 +112,15 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
     accepted: list[_Claim] = []
     connection: smtplib.SMTP | None = None
     refused_login: smtplib.SMTPAuthenticationError | None = None
+    unreachable = ""
     try:
         while not_started and time.monotonic() < stop_at:
             claim = not_started.pop(0)
             if refused_login is not None:  # don't knock again with a password the server just refused
                 outcomes[_record_disconnected(claim, refused_login, notify=False)] += 1
+                continue
+            if unreachable:  # nor wait out another connect timeout: the rest of the batch retries later too
+                outcomes[_record_retry(claim, unreachable)] += 1
                 continue
             try:
                 if connection is None:
@@ -136,8 +140,11 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
                 code, text = next(iter(exc.recipients.values()))
                 outcomes[_record_smtp_error(claim, code, _decode(text))] += 1
             except (smtplib.SMTPException, OSError) as exc:  # OSError covers TLS errors and timeouts
+                why = f"Could not reach the mail server: {exc}"
+                if connection is None:  # failed while connecting: the rest of the batch would wait the same way
+                    unreachable = why
                 connection = _drop(connection)
-                outcomes[_record_retry(claim, f"Could not reach the mail server: {exc}")] += 1
+                outcomes[_record_retry(claim, why)] += 1
             else:
                 if _record_accepted(claim, response):
                     accepted.append(claim)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts_app.models import Notification, PortalSettings
 from mailboxes_app.models import Mailbox, OutboundMessage
+from mailboxes_app.transport import smtp_connect
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, SequenceStep, StepType
 from sequences_app.rendering import RenderedEmail, mime_build
 from sequences_app.scheduling import sender as sender_module
@@ -22,7 +23,7 @@ from sequences_app.scheduling.dispatch import enrollments_claim_due, messages_re
 from sequences_app.scheduling.runner import enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
 from sequences_app.services.enrollments import enrollment_create
-from sequences_app.tests.scheduler_helpers import mailserver_fixture, run_scheduler
+from sequences_app.tests.scheduler_helpers import free_port, mailserver_fixture, run_scheduler
 from tests.factories import ContactFactory, SequenceFactory
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +184,21 @@ def test_the_email_is_multipart_utf8_with_encoded_headers_and_no_injected_header
     text = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert text.startswith("Héllo  \n.a line starting with a dot\nword word")
     assert "x" * 200 in parsed.get_body(("html",)).get_content()
+
+
+def test_an_unreachable_server_is_tried_once_per_batch_and_every_email_retries_later(sender, mailserver, monkeypatch):
+    Mailbox.objects.filter(owner=sender).update(smtp_port=free_port())  # nobody listens there
+    attempts = []
+
+    def counted_connect(mailbox):
+        attempts.append(mailbox.pk)
+        return smtp_connect(mailbox)
+
+    monkeypatch.setattr(sender_module, "smtp_connect", counted_connect)
+    with time_machine.travel(START, tick=False):
+        batch = queued_messages(sender, 3)
+        assert messages_send(batch) == {"retry": 3}
+    assert len(attempts) == 1
+    rows = OutboundMessage.objects.values_list("state", "attempts", "sent_at", "last_error")
+    assert {(state, tries, sent_at) for state, tries, sent_at, _ in rows} == {("retry", 1, None)}
+    assert all(error.startswith("Could not reach the mail server") for *_, error in rows)
