@@ -8,7 +8,9 @@ Messages go in batches of one sender and mailbox, over one SMTP connection:
    must have room — what doesn't fit is parked, deferred or throttled, never
    dropped. The claim sets `sending` with a lease and takes the slots
    (`sent_at`).
-3. Talk SMTP with no lock held.
+3. Talk SMTP with no lock held. Every second or so the batch checks that its
+   enrollments still run: a reply, an unenroll or a pause meanwhile stops
+   the emails not yet handed over.
 4. Record each answer at once: accepted → `sent`, one UPDATE committed
    before the next message goes out; 4xx or a connection failure → `retry`
    with backoff; 5xx → `failed` and the enrollment fails (SEND_FAILED);
@@ -62,6 +64,8 @@ CLAIMABLE = [State.QUEUED, State.RETRY]
 # Multiples of SMTP_RETRY_BASE_SECONDS (1 min by default: 1, 5, 15 min, 1, 3, 6, 12 h).
 RETRY_STEPS = (1, 5, 15, 60, 180, 360, 720)
 SLOT_STATES = [State.SENDING, State.SENT, State.UNKNOWN]
+# During a batch, how often (seconds) its enrollments are checked for a stop (reply, unenroll, pause).
+LIVE_CHECK_SECONDS = 1.0
 
 
 class _DataSent(Exception):
@@ -108,6 +112,7 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
     # Start no message after half the lease: the one in flight then has the other half to finish
     # before the reaper may act on the claim.
     stop_at = time.monotonic() + settings.SEND_LEASE_SECONDS / 2
+    checked_at = time.monotonic()
     not_started = list(claims)
     accepted: list[_Claim] = []
     connection: smtplib.SMTP | None = None
@@ -115,6 +120,10 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
     unreachable = ""
     try:
         while not_started and time.monotonic() < stop_at:
+            if time.monotonic() - checked_at > LIVE_CHECK_SECONDS:
+                not_started = _still_running(not_started, outcomes)
+                checked_at = time.monotonic()
+                continue
             claim = not_started.pop(0)
             if refused_login is not None:  # don't knock again with a password the server just refused
                 outcomes[_record_disconnected(claim, refused_login, notify=False)] += 1
@@ -156,6 +165,38 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
         _follow_through(accepted)
         outcomes["released"] += messages_release([claim.message.pk for claim in not_started])
     return +outcomes
+
+
+def _still_running(claims: list[_Claim], outcomes: Counter[str]) -> list[_Claim]:
+    """The claims whose enrollment still runs; the others are let go as the claim would have.
+
+    A reply, an unenroll or a pause while a slow server takes the batch must
+    stop the emails not yet handed over, as it stops queued ones.
+    """
+    live = dict(
+        Enrollment.objects.filter(pk__in=[claim.message.enrollment_id for claim in claims]).values_list(
+            "pk", "status"
+        )
+    )
+    running = []
+    for claim in claims:
+        status = live.get(claim.message.enrollment_id)
+        if status in (Enrollment.Status.ACTIVE, Enrollment.Status.SCHEDULED):
+            running.append(claim)
+            continue
+        paused = status == Enrollment.Status.PAUSED
+        let_go = OutboundMessage.objects.filter(pk=claim.message.pk, state=State.SENDING, lease_token=claim.token)
+        let_go.update(
+            state=State.QUEUED if paused else State.CANCELLED,
+            next_attempt_at=None,
+            sent_at=None,
+            attempts=F("attempts") - 1,
+            lease_token=None,
+            lease_expires_at=None,
+            last_error="The enrollment is paused." if paused else f"The enrollment is {status}.",
+        )
+        outcomes["parked" if paused else "cancelled"] += 1
+    return running
 
 
 def _drop(connection: smtplib.SMTP | None) -> None:

@@ -22,6 +22,7 @@ from sequences_app.scheduling import sender as sender_module
 from sequences_app.scheduling.dispatch import enrollments_claim_due, messages_reap_expired_leases
 from sequences_app.scheduling.runner import enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
+from sequences_app.services.enrollment_state import enrollment_pause, enrollment_unenroll
 from sequences_app.services.enrollments import enrollment_create
 from sequences_app.tests.scheduler_helpers import free_port, mailserver_fixture, run_scheduler
 from tests.factories import ContactFactory, SequenceFactory
@@ -134,10 +135,30 @@ def test_an_accepted_email_whose_worker_died_before_following_through_is_followe
     assert mailserver.handler.received == []  # never sent again
 
 
+class Clock:
+    """A stand-in for the sender's monotonic clock: each email handed over takes `per_email` seconds."""
+
+    def __init__(self, monkeypatch, per_email: float) -> None:
+        self.now, self.per_email, self.handed_over = 0.0, per_email, 0
+        real_deliver = sender_module._deliver
+
+        def timed_deliver(connection, claim):
+            answer = real_deliver(connection, claim)
+            self.now += self.per_email
+            self.handed_over += 1
+            self.after(self.handed_over)
+            return answer
+
+        monkeypatch.setattr(sender_module, "time", SimpleNamespace(monotonic=lambda: self.now))
+        monkeypatch.setattr(sender_module, "_deliver", timed_deliver)
+
+    def after(self, handed_over: int) -> None:
+        """Called after each email handed over."""
+
+
 def test_a_batch_starts_no_email_after_half_its_lease_and_requeues_the_rest(sender, mailserver, monkeypatch, settings):
     settings.SEND_LEASE_SECONDS = 60
-    clock = iter([0.0, 10.0, 29.0, 31.0])  # the batch starts; before the 1st, 2nd and 3rd email
-    monkeypatch.setattr(sender_module, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    Clock(monkeypatch, per_email=15)  # the second email ends at 30 s: half the lease
     with time_machine.travel(START, tick=False):
         batch = queued_messages(sender, 4)
         outcomes = messages_send(batch)
@@ -145,6 +166,28 @@ def test_a_batch_starts_no_email_after_half_its_lease_and_requeues_the_rest(send
     assert len(mailserver.handler.received) == 2
     states = sorted(OutboundMessage.objects.values_list("state", "lease_token", "attempts"))
     assert states == [("queued", None, 0), ("queued", None, 0), ("sent", None, 1), ("sent", None, 1)]
+
+
+def test_a_stop_during_a_slow_batch_stops_its_emails_not_yet_handed_over(sender, mailserver, monkeypatch):
+    clock = Clock(monkeypatch, per_email=2)  # a slow server: the batch checks its enrollments between emails
+    with time_machine.travel(START, tick=False):
+        first, second, third, fourth = sorted(queued_messages(sender, 4))
+        by_message = dict(OutboundMessage.objects.values_list("pk", "enrollment_id"))
+
+        def stops(handed_over: int) -> None:
+            if handed_over == 1:
+                enrollment_unenroll(enrollment=Enrollment.objects.get(pk=by_message[second]))
+                enrollment_pause(enrollment=Enrollment.objects.get(pk=by_message[third]))
+
+        clock.after = stops
+        outcomes = messages_send([first, second, third, fourth])
+    assert outcomes == {"sent": 2, "cancelled": 1, "parked": 1}
+    received = {message["Message-ID"] for message in mailserver.handler.received}
+    assert received == set(OutboundMessage.objects.filter(pk__in=[first, fourth]).values_list("message_id", flat=True))
+    states = dict(OutboundMessage.objects.values_list("pk", "state"))
+    assert (states[second], states[third]) == ("cancelled", "queued")
+    parked = OutboundMessage.objects.get(pk=third)
+    assert (parked.next_attempt_at, parked.sent_at, parked.attempts, parked.lease_token) == (None, None, 0, None)
 
 
 def test_a_refused_login_disconnects_the_mailbox_once_for_the_whole_batch(sender, mailserver):
