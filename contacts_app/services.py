@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -196,6 +197,10 @@ def company_update(*, company: Company, data: dict[str, Any]) -> Company:
         company.owner = data["owner"]
     if "properties" in data:
         company.properties = properties_merge(company.properties, properties_validate(data["properties"]))
+    stored = Company.objects.filter(pk=company.pk).values("name", "domain").first()
+    if stored is not None and (stored["name"], stored["domain"]) != (company.name, company.domain):
+        # Filters on company.name / company.domain may now match (or stop matching) its contacts.
+        workflow_events.contacts_company_changing(company.contacts.values_list("pk", flat=True))
     company.save()
     if "contacts" in data:
         _company_contacts_set(company, data["contacts"])
@@ -211,7 +216,12 @@ def _company_contacts_set(company: Company, contacts: Iterable[Contact]) -> None
     # A contact belongs to one company: naming it here moves it from any other.
     ids = [contact.pk for contact in contacts]
     now = timezone.now()
-    Contact.objects.filter(company=company).exclude(pk__in=ids).update(company=None, updated_at=now)
+    leaving = Contact.objects.filter(company=company).exclude(pk__in=ids)
+    joining = Contact.objects.filter(pk__in=ids).exclude(company=company)
+    workflow_events.contacts_company_changing(
+        chain(leaving.values_list("pk", flat=True), joining.values_list("pk", flat=True))
+    )
+    leaving.update(company=None, updated_at=now)
     Contact.objects.filter(pk__in=ids).exclude(company=company).update(company=company, updated_at=now)
 
 

@@ -1,7 +1,8 @@
 """Where the rest of Nudge tells workflows that something happened (the emitting side).
 
-Contacts created, changed, imported or added to a static list, and
-enrollments that ended, each call one function here from inside the
+Contacts created, changed, imported, moved between companies (or their
+company renamed) or added to a static list, and enrollments that ended,
+each call one function here from inside the
 transaction that made the change. The function writes a `WorkflowEvent`
 row in that same transaction (so an event exists exactly when its change
 was committed, and a rolled-back change leaves none) and asks a worker to
@@ -90,6 +91,25 @@ def contacts_imported(*, created: Iterable[Contact], changed: Iterable[Contact],
         if created_part or changed_part:
             payload = {"created": created_part, "changed": changed_part, "watched": sorted(watched), "source": source}
             _emit(WorkflowEvent.Kind.CONTACTS, payload)
+
+
+def contacts_company_changing(contact_ids: Iterable[int]) -> None:
+    """These stored contacts' company is about to change: they move to another company (or none), or their
+    company is renamed or gets a new domain. Call before saving: filters on `company.*` are evaluated
+    as they stand now, and the worker compares after."""
+    watched = _looking_at(watched_filters(enabled_workflows(CONTACT_TRIGGERS)), {"company"})
+    if not watched:
+        return
+    ids = list(contact_ids)  # read only now: nothing to read when no workflow looks at companies
+    if not ids:
+        return
+    before = contacts_matching(ids, watched)
+    for start in range(0, len(ids), EVENT_BATCH):
+        changed = {str(pk): sorted(before.get(pk, ())) for pk in ids[start : start + EVENT_BATCH]}
+        _emit(
+            WorkflowEvent.Kind.CONTACTS,
+            {"created": [], "changed": changed, "watched": sorted(watched), "source": "company"},
+        )
 
 
 def list_members_added(contact_list: ContactList, contact_ids: Sequence[int]) -> None:

@@ -5,7 +5,14 @@ import pytest
 from django.utils import timezone
 
 from contacts_app.models import ContactList
-from contacts_app.services import contact_create, contact_update, list_members_add, list_members_remove
+from contacts_app.services import (
+    company_create,
+    company_update,
+    contact_create,
+    contact_update,
+    list_members_add,
+    list_members_remove,
+)
 from sequences_app.models import Enrollment
 from sequences_app.scheduling.runner import enrollment_run_step
 from sequences_app.services.engagement import message_unsubscribe
@@ -301,3 +308,43 @@ def test_a_hard_bounce_a_spam_complaint_and_an_unsubscribe_fire_property_matches
     assert entered(flows["unsubscribed_sales"]) == [leaving.pk]
     bounced.refresh_from_db()
     assert (bounced.email_bounced, bounced.bounce_reason) == (True, "550 No such user")
+
+
+# --- company changes -------------------------------------------------------------------------------
+
+
+ACME_CONTACTS = [{"field": "company.name", "operator": "eq", "value": "acme"}]
+
+
+def test_renaming_a_company_fires_for_its_contacts_that_start_matching(boss):
+    flow = workflow(boss, trigger_type="property_matches", trigger_filters=ACME_CONTACTS)
+    company = company_create(name="Acme Labs")
+    ann, bob = (contact_create(email=f"{name}@example.com", company=company) for name in ("ann", "bob"))
+    contact_create(email="carl@example.com")  # no company: stays out
+    drain()
+    assert entered(flow) == []
+    company_update(company=company, data={"name": "Acme"})
+    drain()
+    assert entered(flow) == sorted([ann.pk, bob.pk])
+    company_update(company=company, data={"domain": "acme.example"})  # they already matched: nothing new
+    drain()
+    assert entered(flow) == sorted([ann.pk, bob.pk])
+
+
+def test_moving_contacts_into_a_company_fires_for_them(boss):
+    flow = workflow(boss, trigger_type="property_matches", trigger_filters=ACME_CONTACTS)
+    acme = company_create(name="Acme")
+    ann = contact_create(email="ann@example.com")
+    drain()
+    company_update(company=acme, data={"contacts": [ann]})
+    drain()
+    assert entered(flow) == [ann.pk]
+
+
+def test_a_company_change_writes_no_event_when_no_workflow_looks_at_companies(boss):
+    workflow(boss, trigger_type="property_matches", trigger_filters=LEAD)
+    company = company_create(name="Acme Labs")
+    contact_create(email="ann@example.com", company=company)
+    drain()
+    company_update(company=company, data={"name": "Acme"})
+    assert not WorkflowEvent.objects.exists()
