@@ -207,8 +207,10 @@ def company_update(*, company: Company, data: dict[str, Any]) -> Company:
     return company
 
 
+@transaction.atomic
 def company_delete(*, company: Company) -> None:
     """Delete a company; its contacts stay, without a company."""
+    workflow_events.contacts_company_changing(company.contacts.values_list("pk", flat=True))
     company.delete()
 
 

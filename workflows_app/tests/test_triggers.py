@@ -7,6 +7,7 @@ from django.utils import timezone
 from contacts_app.models import ContactList
 from contacts_app.services import (
     company_create,
+    company_delete,
     company_update,
     contact_create,
     contact_update,
@@ -348,3 +349,15 @@ def test_a_company_change_writes_no_event_when_no_workflow_looks_at_companies(bo
     drain()
     company_update(company=company, data={"name": "Acme"})
     assert not WorkflowEvent.objects.exists()
+
+
+def test_deleting_a_company_fires_for_its_contacts_that_start_matching(boss):
+    flow = workflow(boss, trigger_type="property_matches",
+                    trigger_filters=[{"field": "company.name", "operator": "neq", "value": "acme"}])
+    acme = company_create(name="Acme")
+    ann = contact_create(email="ann@example.com", company=acme)
+    drain()
+    assert entered(flow) == []
+    company_delete(company=acme)
+    drain()
+    assert entered(flow) == [ann.pk]
