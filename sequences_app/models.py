@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from mailboxes_app.models import OutboundMessage
 
 
 class FollowUpDays(models.TextChoices):
@@ -424,3 +429,29 @@ class EmailEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def of_message(
+        cls,
+        message: OutboundMessage,
+        kind: str,
+        occurred_at: datetime,
+        *,
+        enrollment: Enrollment | None = None,
+        **fields: Any,
+    ) -> EmailEvent:
+        """An unsaved event of a sequence email, filed under its enrollment, sequence, contact and step.
+
+        `enrollment` saves a query when the caller already holds the message's enrollment.
+        """
+        enrollment = enrollment or message.enrollment
+        return cls(
+            kind=kind,
+            sequence_id=enrollment.sequence_id,
+            enrollment=enrollment,
+            contact_id=enrollment.contact_id,
+            message=message,
+            step_order=message.step_order,
+            occurred_at=occurred_at,
+            **fields,
+        )

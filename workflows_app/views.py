@@ -56,6 +56,11 @@ from workflows_app.validation import SETTABLE_COLUMNS, TASK_TYPES
 ENTERPRISE_NOTE = "Creating, editing and turning workflows on or off needs an Enterprise seat. Ask an admin."
 
 
+def _refusal_text(exc: ServiceError) -> str:
+    """What to tell the user when a workflow service refused: a missing Enterprise seat says how to get one."""
+    return ENTERPRISE_NOTE if isinstance(exc, NotAllowed) else service_error_text(exc)
+
+
 def _rows(workflows: list[Workflow]) -> list[dict[str, Any]]:
     """Each workflow with its trigger and actions in words and its counts (a fixed few queries)."""
     names = workflow_names(workflows)
@@ -113,7 +118,7 @@ def _editor(request: HttpRequest, workflow: Workflow | None) -> HttpResponse:
                     saved = workflow_update(workflow=workflow, user=request.user, data=payload, partial=False)
             except ServiceError as exc:
                 errors = exc.extra.get("fields") or {}
-                error = ENTERPRISE_NOTE if isinstance(exc, NotAllowed) else service_error_text(exc)
+                error = _refusal_text(exc)
                 status = exc.status_code
             else:
                 messages.success(request, f"Workflow “{saved.name}” saved{' and on' if saved.enabled else ''}.")
@@ -148,7 +153,7 @@ def workflow_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         workflow_set_enabled(workflow=workflow, user=request.user, enabled=request.POST.get("enabled") == "1")
     except ServiceError as exc:
-        error = ENTERPRISE_NOTE if isinstance(exc, NotAllowed) else service_error_text(exc)
+        error = _refusal_text(exc)
     if request.htmx:
         template = "workflows/_automation_row.html" if request.POST.get("row") == "automation" else (
             "workflows/_row.html")
@@ -168,7 +173,7 @@ def workflow_remove(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         workflow_delete(workflow=workflow, user=request.user)
     except ServiceError as exc:
-        messages.error(request, ENTERPRISE_NOTE if isinstance(exc, NotAllowed) else service_error_text(exc))
+        messages.error(request, _refusal_text(exc))
         return redirect("workflows:edit", pk=pk)
     messages.success(request, f"Workflow “{workflow.name}” deleted.")
     return redirect("workflows:index")
@@ -205,7 +210,7 @@ def sequence_automation(request: HttpRequest, pk: int) -> HttpResponse:
             created = workflow_create(user=request.user, data=_quick_payload(quick, sequence))
         except ServiceError as exc:
             errors = exc.extra.get("fields") or {}
-            error = ENTERPRISE_NOTE if isinstance(exc, NotAllowed) else service_error_text(exc)
+            error = _refusal_text(exc)
             status = exc.status_code
         else:
             state = "on" if created.enabled else "off (turn it on below)"

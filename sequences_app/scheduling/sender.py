@@ -187,13 +187,11 @@ def _still_running(claims: list[_Claim], outcomes: Counter[str]) -> list[_Claim]
         paused = status == Enrollment.Status.PAUSED
         let_go = OutboundMessage.objects.filter(pk=claim.message.pk, state=State.SENDING, lease_token=claim.token)
         let_go.update(
-            state=State.QUEUED if paused else State.CANCELLED,
-            next_attempt_at=None,
-            sent_at=None,
-            attempts=F("attempts") - 1,
-            lease_token=None,
-            lease_expires_at=None,
-            last_error="The enrollment is paused." if paused else f"The enrollment is {status}.",
+            **_unclaimed(
+                state=State.QUEUED if paused else State.CANCELLED,
+                next_attempt_at=None,
+                last_error="The enrollment is paused." if paused else f"The enrollment is {status}.",
+            )
         )
         outcomes["parked" if paused else "cancelled"] += 1
     return running
@@ -434,13 +432,13 @@ def messages_release(message_ids: list[int]) -> int:
     if not message_ids:
         return 0
     return OutboundMessage.objects.filter(pk__in=message_ids, state=State.SENDING).update(
-        state=State.QUEUED,
-        sent_at=None,
-        next_attempt_at=timezone.now(),
-        attempts=F("attempts") - 1,
-        lease_token=None,
-        lease_expires_at=None,
+        **_unclaimed(state=State.QUEUED, next_attempt_at=timezone.now())
     )
+
+
+def _unclaimed(**changes: object) -> dict[str, object]:
+    """A claim let go before its message reached the server: the send slot is freed and no attempt counted."""
+    return {"sent_at": None, "attempts": F("attempts") - 1, "lease_token": None, "lease_expires_at": None, **changes}
 
 
 def claim_expire(*, lease_token: UUID, now: datetime) -> int:
@@ -479,14 +477,8 @@ def messages_follow_through(messages: list[OutboundMessage], *, now: datetime | 
     enrollments = Enrollment.objects.select_for_update().filter(pk__in=[message.enrollment_id for message in messages])
     by_id = {enrollment.pk: enrollment for enrollment in enrollments.order_by("pk")}
     EmailEvent.objects.bulk_create(
-        EmailEvent(
-            kind=EmailEvent.Kind.SENT,
-            sequence_id=by_id[message.enrollment_id].sequence_id,
-            enrollment_id=message.enrollment_id,
-            contact_id=by_id[message.enrollment_id].contact_id,
-            message=message,
-            step_order=message.step_order,
-            occurred_at=message.sent_at or now,
+        EmailEvent.of_message(
+            message, EmailEvent.Kind.SENT, message.sent_at or now, enrollment=by_id[message.enrollment_id]
         )
         for message in messages
     )
@@ -594,13 +586,7 @@ def _record_disconnected(claim: _Claim, exc: smtplib.SMTPAuthenticationError, *,
             return "lease lost"
         Mailbox.objects.filter(pk=message.mailbox_id).update(status=Mailbox.Status.DISCONNECTED, status_detail=detail)
         OutboundMessage.objects.filter(pk=message.pk).update(
-            state=State.QUEUED,
-            sent_at=None,
-            next_attempt_at=None,
-            attempts=F("attempts") - 1,
-            last_error=detail,
-            lease_token=None,
-            lease_expires_at=None,
+            **_unclaimed(state=State.QUEUED, next_attempt_at=None, last_error=detail)
         )
         _wait_for_inbox(message.enrollment, now)
         if not notify:

@@ -12,26 +12,12 @@ from sequences_app.services.enrollment_state import enrollments_unenroll
 from sequences_app.services.stops import contact_flags_set
 
 
-def _event(message: OutboundMessage, kind: str, now: datetime, **extra: object) -> EmailEvent:
-    enrollment = message.enrollment
-    return EmailEvent.objects.create(
-        kind=kind,
-        sequence_id=enrollment.sequence_id,
-        enrollment=enrollment,
-        contact_id=enrollment.contact_id,
-        message=message,
-        step_order=message.step_order,
-        occurred_at=now,
-        **extra,
-    )
-
-
 def message_opened(*, message: OutboundMessage, now: datetime | None = None) -> None:
-    _event(message, EmailEvent.Kind.OPEN, now or timezone.now())
+    EmailEvent.of_message(message, EmailEvent.Kind.OPEN, now or timezone.now()).save()
 
 
 def message_clicked(*, message: OutboundMessage, url: str, now: datetime | None = None) -> None:
-    _event(message, EmailEvent.Kind.CLICK, now or timezone.now(), url=url[:2000])
+    EmailEvent.of_message(message, EmailEvent.Kind.CLICK, now or timezone.now(), url=url[:2000]).save()
 
 
 @transaction.atomic
@@ -52,5 +38,5 @@ def message_unsubscribe(*, message: OutboundMessage, now: datetime | None = None
         now=now,
     )
     if changed:
-        _event(message, EmailEvent.Kind.UNSUBSCRIBE, now)
+        EmailEvent.of_message(message, EmailEvent.Kind.UNSUBSCRIBE, now).save()
     return bool(changed)

@@ -44,7 +44,7 @@ def reply_record(
     """A reply to `message`: a reply event; with *unenroll on reply* the enrollment ends `REPLIED`, and
     with *account-based* every other live enrollment at the contact's company ends `COMPANY_REPLIED`."""
     now = now or timezone.now()
-    _event(message, EmailEvent.Kind.REPLY, occurred_at, detail)
+    EmailEvent.of_message(message, EmailEvent.Kind.REPLY, occurred_at, detail=detail or {}).save()
     target = _live_enrollment(message)
     if target is None:
         return {"stopped": []}
@@ -76,9 +76,9 @@ def out_of_office_record(
     A return date whose morning has passed means the contact is back: nothing pauses.
     """
     now = now or timezone.now()
-    _event(message, EmailEvent.Kind.OUT_OF_OFFICE, occurred_at, {
+    EmailEvent.of_message(message, EmailEvent.Kind.OUT_OF_OFFICE, occurred_at, detail={
         **(detail or {}), "return_date": return_date.isoformat() if return_date else None,
-    })
+    }).save()
     target = _live_enrollment(message)
     if target is None or target.status not in PAUSABLE:
         return {"paused": None, "why": "No running enrollment to pause."}
@@ -113,7 +113,7 @@ def bounce_record(
     kind = EmailEvent.Kind.BOUNCE if permanent else EmailEvent.Kind.TEMPORARY_BOUNCE
     event_detail = {**(detail or {}), "reason": reason}
     if message is not None:
-        _event(message, kind, occurred_at, event_detail)
+        EmailEvent.of_message(message, kind, occurred_at, detail=event_detail).save()
     elif contact is not None:
         EmailEvent.objects.create(kind=kind, contact=contact, occurred_at=occurred_at, detail=event_detail)
     if not permanent:
@@ -146,7 +146,7 @@ def spam_report_record(
     """
     now = now or timezone.now()
     if message is not None:
-        _event(message, EmailEvent.Kind.SPAM, occurred_at, detail)
+        EmailEvent.of_message(message, EmailEvent.Kind.SPAM, occurred_at, detail=detail or {}).save()
     elif contact is not None:
         EmailEvent.objects.create(kind=EmailEvent.Kind.SPAM, contact=contact, occurred_at=occurred_at,
                                   detail=detail or {})
@@ -190,20 +190,6 @@ def _live_enrollment(message: OutboundMessage) -> Enrollment | None:
     return Enrollment.objects.filter(
         contact_id=contact_id, sender_id=message.sender_id, status__in=Enrollment.LIVE_STATUSES
     ).first()
-
-
-def _event(message: OutboundMessage, kind: str, occurred_at: datetime, detail: dict[str, Any] | None) -> EmailEvent:
-    enrollment = message.enrollment
-    return EmailEvent.objects.create(
-        kind=kind,
-        sequence_id=enrollment.sequence_id,
-        enrollment=enrollment,
-        contact_id=enrollment.contact_id,
-        message=message,
-        step_order=message.step_order,
-        occurred_at=occurred_at,
-        detail=detail or {},
-    )
 
 
 def contact_flags_set(*, contact_id: int, now: datetime | None = None, **flags: Any) -> bool:
