@@ -61,7 +61,7 @@ def scheduler_tick(
     now = now or timezone.now()
     report = TickReport()
     while report.steps < settings.SCHEDULER_MAX_CLAIMS_PER_TICK:
-        claimed = enrollments_claim_due(now=now)
+        claimed = enrollments_claim_due(now=now, limit=BATCH)
         for start in range(0, len(claimed), CHUNK):
             run_steps(claimed[start : start + CHUNK])
         report.steps += len(claimed)

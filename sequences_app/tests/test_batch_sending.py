@@ -18,14 +18,15 @@ from mailboxes_app.models import Mailbox, OutboundMessage
 from mailboxes_app.transport import smtp_connect
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, SequenceStep, StepType
 from sequences_app.rendering import RenderedEmail, mime_build
+from sequences_app.scheduling import dispatch
 from sequences_app.scheduling import sender as sender_module
-from sequences_app.scheduling.dispatch import enrollments_claim_due, messages_reap_expired_leases
+from sequences_app.scheduling.dispatch import enrollments_claim_due, messages_reap_expired_leases, scheduler_tick
 from sequences_app.scheduling.runner import enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
 from sequences_app.services.enrollment_state import enrollment_pause, enrollment_unenroll
 from sequences_app.services.enrollments import enrollment_create
 from sequences_app.tests.scheduler_helpers import free_port, mailserver_fixture, run_scheduler
-from tests.factories import ContactFactory, SequenceFactory
+from tests.factories import ContactFactory, MailboxFactory, SeatFactory, SequenceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 START = "2026-11-23T09:00:00+02:00"  # a Monday in Helsinki
@@ -245,3 +246,41 @@ def test_an_unreachable_server_is_tried_once_per_batch_and_every_email_retries_l
     rows = OutboundMessage.objects.values_list("state", "attempts", "sent_at", "last_error")
     assert {(state, tries, sent_at) for state, tries, sent_at, _ in rows} == {("retry", 1, None)}
     assert all(error.startswith("Could not reach the mail server") for *_, error in rows)
+
+
+def enrollments_due(sender, count: int) -> list[int]:
+    """`count` enrollments of `sender` whose first email is due now (nothing claimed yet)."""
+    sequence = two_email_sequence(sender)
+    for n in range(count):
+        contact = ContactFactory(first_name=f"D{n}", time_zone="Europe/Helsinki")
+        assert enrollment_create(sequence=sequence, caller=sender, contact_ids=[contact.pk]).enrolled
+    return list(Enrollment.objects.filter(sender=sender).values_list("pk", flat=True))
+
+
+def test_a_tick_claims_in_rounds_up_to_its_limit_and_leaves_the_rest_for_the_next(sender, monkeypatch, settings):
+    monkeypatch.setattr(dispatch, "BATCH", 2)
+    settings.SCHEDULER_MAX_CLAIMS_PER_TICK = 6
+    handed_out: list[list[tuple[int, int]]] = []
+    with time_machine.travel(START, tick=False):
+        enrollments_due(sender, 7)
+        first = scheduler_tick(run_steps=handed_out.append, send_messages=lambda ids: None)
+        second = scheduler_tick(run_steps=handed_out.append, send_messages=lambda ids: None)
+    assert (first.steps, second.steps) == (6, 1)  # three rounds of 2, then the seventh
+    claimed = sorted(pk for chunk in handed_out for pk, _ in chunk)
+    assert claimed == sorted(Enrollment.objects.values_list("pk", flat=True))
+
+
+def test_claimed_steps_come_in_mailbox_order_so_a_chunk_is_one_smtp_batch(sender, mailserver):
+    other = UserFactory(can_bulk_enroll=True)
+    SeatFactory(user=other)
+    MailboxFactory(owner=other, smtp_host=mailserver.host, smtp_port=mailserver.port)
+    with time_machine.travel(START, tick=False):
+        for _ in range(3):  # interleaved: one enrollment of each sender at a time
+            enrollments_due(sender, 1)
+            enrollments_due(other, 1)
+        pairs = enrollments_claim_due(now=timezone.now())
+        mailbox_of = dict(Enrollment.objects.values_list("pk", "mailbox_id"))
+        order = [mailbox_of[pk] for pk, _ in pairs]
+        assert order == sorted(order)
+        assert len(set(order)) == 2
+        assert len(enrollments_run_steps(pairs)["batches"]) == 2
