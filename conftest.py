@@ -28,3 +28,17 @@ def admin_user(db):
     user = UserFactory(is_staff=True, is_superuser=True, can_bulk_enroll=True)
     SeatFactory(user=user, tier="enterprise")
     return user
+
+
+@pytest.fixture
+def run_tasks(django_capture_on_commit_callbacks):
+    """Run what a request queues: on-commit callbacks fire when the block ends and Celery tasks run eagerly.
+
+    `with run_tasks(): client.post(...)` — the task runs in this process, as a worker would run it.
+    """
+    from config.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield lambda: django_capture_on_commit_callbacks(execute=True)
+    app.conf.task_always_eager = eager

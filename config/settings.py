@@ -137,6 +137,12 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or [
     base64.urlsafe_b64encode(hashlib.sha256(("nudge-fields:" + SECRET_KEY).encode()).digest()).decode()
 ]
 
+# --- Mailbox servers --------------------------------------------------------------------
+# Mailbox SMTP/IMAP hosts on loopback, link-local or private ranges are refused unless this is on:
+# a mailbox form must not reach the servers beside Nudge. On by default only with DJANGO_DEBUG=1
+# (the demo's mail catcher is on loopback); turn it on for mail servers on your own network.
+MAILBOX_ALLOW_PRIVATE_HOSTS = env_bool("MAILBOX_ALLOW_PRIVATE_HOSTS", DEBUG)
+
 # --- Outgoing system mail (task reminders); sequence emails use each mailbox's SMTP ---
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("EMAIL_PORT", 1025)

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from mailboxes_app.models import InboundMessage, Mailbox, MailboxFolderState, OutboundMessage
+from mailboxes_app.services import EDITABLE_FIELDS, mailbox_update
 
 
 class MailboxAdminForm(forms.ModelForm):
-    # Passwords are write-only: never rendered back; left blank keeps the stored one.
+    # Passwords are write-only: never rendered back; left blank keeps the stored one (unless the
+    # host, port or username changes: then mailbox_update forgets it, as on the pages and the API).
     smtp_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
     imap_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
 
@@ -27,6 +30,35 @@ class MailboxAdmin(admin.ModelAdmin):
     search_fields = ("email", "owner__username", "owner__email")
     raw_id_fields = ("owner",)
     readonly_fields = ("verified_at", "last_synced_at", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Mailbox | None = None) -> tuple[str, ...]:
+        # A mailbox can't change owner (mailbox_update refuses): connect one for the other user instead.
+        return (*self.readonly_fields, "owner") if obj is not None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Mailbox, form: forms.ModelForm, change: bool) -> None:
+        """A change goes through mailbox_update, which holds the mailbox rules (a new server forgets the password).
+
+        The form has already copied its values onto `obj`; the service gets a
+        fresh copy from the database and the changed fields, a blank password
+        field counting as "no new password".
+        """
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        stored = Mailbox.objects.get(pk=obj.pk)
+        data = {
+            name: form.cleaned_data[name] for name in form.changed_data
+            if name in EDITABLE_FIELDS or name == "is_primary"
+        }
+        for name in ("smtp_password", "imap_password"):
+            if not form.data.get(name):
+                data.pop(name, None)
+        mailbox_update(mailbox=stored, data=data)
+        other = [name for name in form.changed_data if name not in data and name not in EDITABLE_FIELDS]
+        for name in other:
+            setattr(stored, name, form.cleaned_data[name])
+        if other:
+            stored.save(update_fields=other)
 
 
 @admin.register(MailboxFolderState)

@@ -1,10 +1,15 @@
-"""`/mailboxes/`: each user's own connected mailboxes (admins see all); `POST /mailboxes/{id}/verify/`."""
+"""`/mailboxes/`: each user's own connected mailboxes (admins see all).
+
+`POST /mailboxes/{id}/verify/` queues a verification (202); `GET` on the same
+path reports its progress and, once done, the SMTP and IMAP answers.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,9 +38,13 @@ class MailboxViewSet(ServiceModelViewSet):
     def service_delete(self, instance: Mailbox) -> None:
         services.mailbox_delete(mailbox=instance)
 
-    @extend_schema(request=None, responses={200: MailboxVerifySerializer})
-    @action(detail=True, methods=["post"])
+    @extend_schema(methods=["POST"], request=None, responses={202: MailboxVerifySerializer})
+    @extend_schema(methods=["GET"], responses={200: MailboxVerifySerializer})
+    @action(detail=True, methods=["get", "post"])
     def verify(self, request: Request, pk: str) -> Response:
-        """Log in to the mailbox's SMTP and IMAP servers now and record whether it is connected."""
-        result = services.mailbox_verify(mailbox=self.get_object())
-        return Response(result.as_dict())
+        """POST: queue a login to the mailbox's SMTP and IMAP servers; GET: its progress and answers."""
+        mailbox = self.get_object()
+        if request.method == "GET":
+            return Response(MailboxVerifySerializer.of(mailbox))
+        mailbox = services.mailbox_verify_request(mailbox=mailbox)
+        return Response(MailboxVerifySerializer.of(mailbox), status=status.HTTP_202_ACCEPTED)

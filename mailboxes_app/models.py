@@ -20,6 +20,12 @@ class Mailbox(models.Model):
         CONNECTED = "connected", "Connected"
         DISCONNECTED = "disconnected", "Disconnected"
 
+    class Verification(models.TextChoices):
+        NONE = "none", "Not verified"
+        PENDING = "pending", "Waiting to verify"
+        RUNNING = "running", "Verifying"
+        DONE = "done", "Verified"
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes")
     email = models.EmailField(max_length=254)
     display_name = models.CharField(max_length=200, blank=True, default="")
@@ -39,6 +45,10 @@ class Mailbox(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DISCONNECTED)
     status_detail = models.CharField(max_length=500, blank=True, default="")
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Verification runs as a task (mailboxes_app.tasks.mailbox_verify): its progress and the last answers.
+    verification = models.CharField(max_length=8, choices=Verification.choices, default=Verification.NONE)
+    verification_smtp = models.CharField(max_length=500, blank=True, default="")
+    verification_imap = models.CharField(max_length=500, blank=True, default="")
     signature_html = models.TextField(blank=True, default="")
     # Inbox sync bookkeeping (per-folder positions live in MailboxFolderState).
     next_sync_at = models.DateTimeField(null=True, blank=True)
@@ -70,6 +80,10 @@ class Mailbox(models.Model):
     @property
     def is_connected(self) -> bool:
         return self.status == self.Status.CONNECTED
+
+    @property
+    def is_verifying(self) -> bool:
+        return self.verification in (self.Verification.PENDING, self.Verification.RUNNING)
 
 
 class MailboxFolderState(models.Model):

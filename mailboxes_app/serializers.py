@@ -38,14 +38,29 @@ class MailboxSerializer(serializers.ModelSerializer):
             "id", "owner", "email", "display_name", "is_primary",
             "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
             "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
-            "daily_limit", "status", "status_detail", "verified_at", "signature_html", "created_at", "updated_at",
+            "daily_limit", "status", "status_detail", "verified_at", "verification", "signature_html", "created_at",
+            "updated_at",
         )
-        read_only_fields = ("id", "status", "status_detail", "verified_at", "created_at", "updated_at")
+        read_only_fields = ("id", "status", "status_detail", "verified_at", "verification", "created_at", "updated_at")
         # Uniqueness per owner and the one-primary rule are the services'.
         validators: list = []
 
 
 class MailboxVerifySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Mailbox.Status.choices)
-    smtp = serializers.CharField(help_text='"ok" or why the login failed.')
-    imap = serializers.CharField(help_text='"ok" or why the login failed (or that no IMAP server is configured).')
+    verification = serializers.ChoiceField(
+        choices=Mailbox.Verification.choices,
+        help_text="none: never verified; pending: queued; running: logging in now; done: smtp and imap hold the answers.",
+    )
+    smtp = serializers.CharField(help_text='"ok" or why the login failed; empty until a verification is done.')
+    imap = serializers.CharField(
+        help_text='"ok" or why the login failed (or that no IMAP server is configured); empty until one is done.'
+    )
+
+    @staticmethod
+    def of(mailbox: Mailbox) -> dict[str, str]:
+        done = mailbox.verification == Mailbox.Verification.DONE
+        return {
+            "status": mailbox.status, "verification": mailbox.verification,
+            "smtp": mailbox.verification_smtp if done else "", "imap": mailbox.verification_imap if done else "",
+        }

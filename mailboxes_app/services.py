@@ -2,8 +2,12 @@
 
 Rules held here: one primary mailbox per owner (the first one is primary,
 deleting the primary promotes another); changed connection settings need a
-new verification; a mailbox is `connected` only when its servers accept
-the login. Network I/O happens outside any transaction or row lock.
+new verification; a new host, port or username forgets that side's stored
+password unless a new one comes with it (else the next verify would hand the
+real password to whichever server was named); a mailbox is `connected` only
+when its servers accept the login. Verification runs as a task
+(`mailbox_verify_request` queues it, `mailbox_verify` does it). Network I/O
+happens outside any transaction or row lock.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts_app.models import User
@@ -24,6 +29,14 @@ CONNECTION_FIELDS = frozenset({
     "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
 })
 EDITABLE_FIELDS = CONNECTION_FIELDS | {"display_name", "daily_limit", "signature_html"}
+# What identifies the server a password is sent to, per side, and that side's password.
+PASSWORD_TARGETS = {
+    "smtp_password": ("smtp_host", "smtp_port", "smtp_username"),
+    "imap_password": ("imap_host", "imap_port", "imap_username"),
+}
+# Seconds per connection (connect, TLS, each command) when verifying: a rep waits on the answer.
+VERIFY_TIMEOUT = 10
+VERIFY_TOO_SLOW = "The mail servers took too long to answer; check the host and port, then verify again."
 NOT_VERIFIED = "Not verified yet: verify the mailbox to connect it."
 IMAP_NOT_CONFIGURED = "No IMAP server configured: replies and bounces won't be read."
 
@@ -78,9 +91,13 @@ def mailbox_update(*, mailbox: Mailbox, data: dict[str, Any]) -> Mailbox:
     before = {name: getattr(mailbox, name) for name in CONNECTION_FIELDS}
     _apply(mailbox, data)
     _refuse_duplicate(mailbox)
+    for password, target in PASSWORD_TARGETS.items():
+        if password not in data and any(getattr(mailbox, name) != before[name] for name in target):
+            setattr(mailbox, password, "")
     if any(getattr(mailbox, name) != value for name, value in before.items()):
         mailbox.status = Mailbox.Status.DISCONNECTED
         mailbox.status_detail = NOT_VERIFIED
+        mailbox.verification = Mailbox.Verification.NONE
     mailbox.save()
     if make_primary:
         mailbox_set_primary(mailbox=mailbox)
@@ -119,25 +136,51 @@ def mailbox_delete(*, mailbox: Mailbox) -> None:
             mailbox_set_primary(mailbox=successor)
 
 
-def mailbox_verify(*, mailbox: Mailbox) -> VerifyResult:
+def mailbox_verify_request(*, mailbox: Mailbox) -> Mailbox:
+    """Queue a verification (the `nudge.mailbox_verify` task); the mailbox shows `pending` until it runs.
+
+    The row is marked with a plain UPDATE, so `updated_at` (which guards the
+    result against an edit made meanwhile) stays as it was. A request while
+    one is pending queues another: the later task finds nothing changed and
+    writes the same answer.
+    """
+    from mailboxes_app.tasks import mailbox_verify as mailbox_verify_task
+
+    Mailbox.objects.filter(pk=mailbox.pk).update(verification=Mailbox.Verification.PENDING)
+    mailbox.verification = Mailbox.Verification.PENDING
+    # robust: a broker that is down leaves the mailbox pending; asking again queues it again.
+    transaction.on_commit(lambda: mailbox_verify_task.delay(mailbox.pk), robust=True)
+    return mailbox
+
+
+def mailbox_verify(*, mailbox: Mailbox, timeout: float | None = None) -> VerifyResult:
     """Log in to SMTP (and IMAP when configured); `connected` only when every configured login works.
 
-    1. The logins run with no transaction open (they may take seconds).
-    2. The result is written with one UPDATE, only if the connection
+    1. The mailbox is marked `running` (a plain UPDATE: `updated_at` stays).
+    2. The logins run with no transaction open (they may take seconds).
+    3. The result is written with one UPDATE, only if the connection
        settings are still the ones just checked (`updated_at` unchanged);
        if someone edited them meanwhile, the edit wins and stays unverified.
     """
-    smtp = smtp_login_check(mailbox)
-    imap = imap_login_check(mailbox) if mailbox.imap_host else IMAP_NOT_CONFIGURED
+    Mailbox.objects.filter(pk=mailbox.pk).update(verification=Mailbox.Verification.RUNNING)
+    smtp = smtp_login_check(mailbox, timeout=timeout)
+    imap = imap_login_check(mailbox, timeout=timeout) if mailbox.imap_host else IMAP_NOT_CONFIGURED
     failures = [f"SMTP: {smtp}"] if smtp != OK else []
     if mailbox.imap_host and imap != OK:
         failures.append(f"IMAP: {imap}")
     status = Mailbox.Status.DISCONNECTED if failures else Mailbox.Status.CONNECTED
     detail = " ".join(failures)[:500]
     now = timezone.now()
-    Mailbox.objects.filter(pk=mailbox.pk, updated_at=mailbox.updated_at).update(
-        status=status, status_detail=detail, verified_at=now, updated_at=now
+    answers = {"verification_smtp": smtp[:500], "verification_imap": imap[:500]}
+    written = Mailbox.objects.filter(pk=mailbox.pk, updated_at=mailbox.updated_at).update(
+        status=status, status_detail=detail, verified_at=now, updated_at=now,
+        verification=Mailbox.Verification.DONE, **answers,
     )
+    if not written:
+        # Edited meanwhile: the edit reset the progress; a verification still shown as running ends here.
+        Mailbox.objects.filter(Q(pk=mailbox.pk) & ~Q(verification=Mailbox.Verification.NONE)).update(
+            verification=Mailbox.Verification.NONE
+        )
     mailbox.refresh_from_db()
     if mailbox.is_connected:
         from sequences_app.services.enrollment_state import enrollments_resume_for_mailbox

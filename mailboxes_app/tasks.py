@@ -1,8 +1,12 @@
-"""Celery tasks for inbox sync: thin wrappers that take ids and call `mailboxes_app.sync.imap`."""
+"""Celery tasks for mailboxes: inbox sync (`mailboxes_app.sync.imap`) and verification; thin, ids in."""
 from __future__ import annotations
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
+from mailboxes_app.models import Mailbox
+from mailboxes_app.services import VERIFY_TIMEOUT, VERIFY_TOO_SLOW
+from mailboxes_app.services import mailbox_verify as mailbox_verify_service
 from mailboxes_app.sync.imap import mailbox_sync, mailboxes_claim_due
 
 
@@ -18,3 +22,18 @@ def inbox_sync_tick() -> None:
 @shared_task(name="nudge.inbox_sync_mailbox", ignore_result=True, time_limit=300, soft_time_limit=270)
 def inbox_sync_mailbox(mailbox_id: int) -> None:
     mailbox_sync(mailbox_id=mailbox_id)
+
+
+# Two logins of at most VERIFY_TIMEOUT seconds per step; the limits end a server that trickles bytes.
+# No retry: the rep sees the answer and asks again.
+@shared_task(name="nudge.mailbox_verify", ignore_result=True, time_limit=60, soft_time_limit=50)
+def mailbox_verify(mailbox_id: int) -> None:
+    mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
+    if mailbox is None:
+        return
+    try:
+        mailbox_verify_service(mailbox=mailbox, timeout=VERIFY_TIMEOUT)
+    except SoftTimeLimitExceeded:
+        Mailbox.objects.filter(pk=mailbox_id).update(
+            verification=Mailbox.Verification.DONE, verification_smtp=VERIFY_TOO_SLOW, verification_imap=""
+        )

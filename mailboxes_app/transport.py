@@ -7,15 +7,22 @@ answer "ok" or one sentence a rep can act on.
 
 Passwords never appear in what these return or raise: every message goes
 through `_scrub`, which blanks the mailbox's passwords should a server echo
-them back.
+them back. Nor does a server's own text (its banner, its reply lines): the
+messages say what failed in Nudge's words, with at most an SMTP reply code.
+
+Both connect only to public addresses unless MAILBOX_ALLOW_PRIVATE_HOSTS is
+on (`refuse_private_host`): a mailbox form must not be a way to probe the
+servers beside Nudge (loopback, link-local, private ranges).
 """
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import smtplib
 import socket
 import ssl
 
+from django.conf import settings
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
@@ -23,6 +30,31 @@ from mailboxes_app.models import Mailbox, Security
 
 CONNECT_TIMEOUT = 20  # seconds for connect, TLS handshake and each command
 OK = "ok"
+
+
+class PrivateHostRefused(OSError):
+    """The server's name or address is on loopback, link-local or a private range, and those are not allowed."""
+
+
+def refuse_private_host(host: str, port: int) -> None:
+    """Raise PrivateHostRefused when any address `host` resolves to is not a public one.
+
+    Every resolved address counts, so a name with one public and one private
+    address is refused too. A name that does not resolve passes: the connect
+    that follows reports it as "could not be found".
+    """
+    if settings.MAILBOX_ALLOW_PRIVATE_HOSTS:
+        return
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            raise PrivateHostRefused(f"{host} is not a public address")
 
 
 def tls_context() -> ssl.SSLContext:
@@ -37,6 +69,7 @@ def smtp_connect(mailbox: Mailbox, *, timeout: float | None = None) -> smtplib.S
     errors as they come; `smtp_error_message` turns them into a sentence.
     """
     timeout = timeout or CONNECT_TIMEOUT
+    refuse_private_host(mailbox.smtp_host, mailbox.smtp_port)
     if mailbox.smtp_security == Security.SSL:
         connection: smtplib.SMTP = smtplib.SMTP_SSL(
             mailbox.smtp_host, mailbox.smtp_port, timeout=timeout, context=tls_context()
@@ -59,6 +92,7 @@ def smtp_connect(mailbox: Mailbox, *, timeout: float | None = None) -> smtplib.S
 def imap_connect(mailbox: Mailbox, *, timeout: float | None = None) -> IMAPClient:
     """A logged-in IMAP connection (IMAPClient), TLS as configured; the caller calls `logout()`."""
     timeout = timeout or CONNECT_TIMEOUT
+    refuse_private_host(mailbox.imap_host, mailbox.imap_port)
     use_ssl = mailbox.imap_security == Security.SSL
     client = IMAPClient(
         mailbox.imap_host, port=mailbox.imap_port, ssl=use_ssl,
@@ -74,20 +108,20 @@ def imap_connect(mailbox: Mailbox, *, timeout: float | None = None) -> IMAPClien
     return client
 
 
-def smtp_login_check(mailbox: Mailbox) -> str:
+def smtp_login_check(mailbox: Mailbox, *, timeout: float | None = None) -> str:
     """"ok" when the SMTP server accepts the mailbox's login, else why not."""
     try:
-        connection = smtp_connect(mailbox)
+        connection = smtp_connect(mailbox, timeout=timeout)
     except Exception as exc:  # every failure becomes a message for the rep
         return _scrub(mailbox, smtp_error_message(mailbox, exc))
     _close_quietly(connection)
     return OK
 
 
-def imap_login_check(mailbox: Mailbox) -> str:
+def imap_login_check(mailbox: Mailbox, *, timeout: float | None = None) -> str:
     """"ok" when the IMAP server accepts the mailbox's login, else why not."""
     try:
-        client = imap_connect(mailbox)
+        client = imap_connect(mailbox, timeout=timeout)
     except Exception as exc:  # every failure becomes a message for the rep
         return _scrub(mailbox, imap_error_message(mailbox, exc))
     _close_quietly(client)
@@ -97,27 +131,33 @@ def imap_login_check(mailbox: Mailbox) -> str:
 def smtp_error_message(mailbox: Mailbox, exc: BaseException) -> str:
     where = f"{mailbox.smtp_host}:{mailbox.smtp_port}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"The SMTP server refused the username or password ({_smtp_reply(exc)})."
+        return f"The SMTP server refused the username or password (reply {exc.smtp_code})."
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         if mailbox.smtp_security == Security.STARTTLS:
             return f"The SMTP server at {where} does not offer STARTTLS; choose SSL or no encryption."
         return f"The SMTP server at {where} does not offer login on this connection; try STARTTLS or SSL."
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"The SMTP server at {where} refused the session (reply {exc.smtp_code})."
     if isinstance(exc, smtplib.SMTPException) and not isinstance(exc, smtplib.SMTPServerDisconnected):
-        reply = _smtp_reply(exc) if isinstance(exc, smtplib.SMTPResponseException) else str(exc)
-        return f"The SMTP server at {where} refused the session: {reply}."
+        return f"The SMTP server at {where} did not follow the SMTP protocol; check the port and security."
     return _network_message("SMTP", where, exc)
 
 
 def imap_error_message(mailbox: Mailbox, exc: BaseException) -> str:
     where = f"{mailbox.imap_host}:{mailbox.imap_port}"
     if isinstance(exc, LoginError):
-        return f"The IMAP server refused the username or password ({_text(exc)})."
+        return "The IMAP server refused the username or password."
     if isinstance(exc, IMAPClientError):
-        return f"The IMAP server at {where} refused the session: {_text(exc)}."
+        return f"The IMAP server at {where} refused the session; check the port and security."
     return _network_message("IMAP", where, exc)
 
 
 def _network_message(protocol: str, where: str, exc: BaseException) -> str:
+    if isinstance(exc, PrivateHostRefused):
+        return (
+            f"The {protocol} server {where.rsplit(':', 1)[0]!r} is on a loopback, link-local or private network "
+            "address; Nudge connects only to public mail servers (an administrator can allow private ones)."
+        )
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"The {protocol} server's TLS certificate at {where} could not be verified: {exc.verify_message}."
     if isinstance(exc, ssl.SSLError):
@@ -134,18 +174,6 @@ def _network_message(protocol: str, where: str, exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"Could not reach the {protocol} server at {where}: {exc.strerror or exc}."
     return f"The {protocol} check failed: {type(exc).__name__}."
-
-
-def _smtp_reply(exc: smtplib.SMTPResponseException) -> str:
-    message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-    return f"{exc.smtp_code} {message}".strip()
-
-
-def _text(exc: BaseException) -> str:
-    text = str(exc.args[0] if exc.args else exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    return text
 
 
 def _scrub(mailbox: Mailbox, message: str) -> str:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("mailboxes/", views.mailbox_list, name="index"),
     path("mailboxes/new/", views.mailbox_form, name="create"),
     path("mailboxes/<int:pk>/edit/", views.mailbox_form, name="edit"),
+    path("mailboxes/<int:pk>/verification/", views.mailbox_verification, name="verification"),
     path("mailboxes/<int:pk>/<slug:action>/", views.mailbox_action, name="action"),
 ]

@@ -1,7 +1,8 @@
 """Mailbox pages: connect SMTP/IMAP, verify, make primary, daily cap. Passwords are write-only.
 
 Every write is mailboxes_app.services (the API's functions): verifying
-connects a mailbox only when its servers accept the login.
+connects a mailbox only when its servers accept the login. Verify queues a
+task; the mailbox's card polls `mailbox_verification` until it is done.
 """
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import ServiceError
 from mailboxes_app.models import Mailbox, Security
-from mailboxes_app.services import mailbox_create, mailbox_delete, mailbox_set_primary, mailbox_update, mailbox_verify
+from mailboxes_app.services import (
+    mailbox_create,
+    mailbox_delete,
+    mailbox_set_primary,
+    mailbox_update,
+    mailbox_verify_request,
+)
 from sequences_app.page_messages import service_error_text
 
 TEXT_FIELDS = ("email", "display_name", "smtp_host", "smtp_username", "imap_host", "imap_username")
@@ -93,16 +100,19 @@ def mailbox_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
+def mailbox_verification(request: HttpRequest, pk: int) -> HttpResponse:
+    """The mailbox's state (htmx fragment): what the card polls while a verification runs."""
+    return render(request, "mailboxes/_verification.html", {"box": get_object_or_404(_own(request), pk=pk)})
+
+
+@login_required
 @require_POST
 def mailbox_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     mailbox = get_object_or_404(_own(request), pk=pk)
     try:
         if action == "verify":
-            result = mailbox_verify(mailbox=mailbox)
-            if result.status == Mailbox.Status.CONNECTED:
-                messages.success(request, f"{mailbox.email} is connected.")
-            else:
-                messages.error(request, f"{mailbox.email} could not connect. SMTP: {result.smtp}. IMAP: {result.imap}.")
+            mailbox_verify_request(mailbox=mailbox)
+            messages.info(request, f"Verifying {mailbox.email}: logging in to its servers takes a few seconds.")
         elif action == "primary":
             mailbox_set_primary(mailbox=mailbox)
             messages.success(request, f"{mailbox.email} is now your primary mailbox.")

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 MAILBOX_KEYS = {
     "id", "owner", "email", "display_name", "is_primary", "smtp_host", "smtp_port", "smtp_security",
     "smtp_username", "imap_host", "imap_port", "imap_security", "imap_username", "daily_limit", "status",
-    "status_detail", "verified_at", "signature_html", "created_at", "updated_at",
+    "status_detail", "verified_at", "verification", "signature_html", "created_at", "updated_at",
 }
 SMTP_SECRET = "smtp-Secret-4711"
 IMAP_SECRET = "imap-Secret-0815"
