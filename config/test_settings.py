@@ -12,4 +12,4 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-key-never-used-by-a-running-nudge-0c8f1e")
 os.environ.setdefault("MAILBOX_ALLOW_PRIVATE_HOSTS", "1")
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403

@@ -50,7 +50,7 @@ class MailboxVerifySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Mailbox.Status.choices)
     verification = serializers.ChoiceField(
         choices=Mailbox.Verification.choices,
-        help_text="none: never verified; pending: queued; running: logging in now; done: smtp and imap hold the answers.",
+        help_text="none: never verified; pending: queued; running: logging in now; done: smtp and imap answer.",
     )
     smtp = serializers.CharField(help_text='"ok" or why the login failed; empty until a verification is done.')
     imap = serializers.CharField(
