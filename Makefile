@@ -30,7 +30,10 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
-# honcho runs the Procfile's commands with .venv/bin first on PATH; Ctrl-C stops them all.
+# honcho (devtools/run.py) runs Procfile.dev's commands with .venv/bin first on PATH; its last
+# process (devtools/banner.py) prints the address and logins once the others answer. Ctrl-C
+# stops them all (the worker warmly) and exits 0. The last line is a plain command, not a shell's,
+# so make waits for it and reports no error.
 run: export PATH := $(CURDIR)/$(BIN):$(PATH)
 run: export DJANGO_DEBUG := 1
 run: export SITE_URL := http://127.0.0.1:$(PORT)
@@ -40,12 +43,7 @@ run: $(STAMP)
 	mkdir -p $(BROKER_DIRS) $(VAR_DIR)/mail
 	python manage.py migrate
 	python manage.py seed_demo
-	@echo
-	@echo "Nudge:        $(SITE_URL)/"
-	@echo "Caught mail:  $(abspath $(VAR_DIR)/mail) (one .eml file per message)"
-	@echo "demo logins: see above"
-	@echo
-	honcho -f Procfile.dev start
+	python -m devtools.run
 
 catcher: $(STAMP)
 	$(BIN)/python -m devtools.mailcatcher

@@ -144,8 +144,12 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or [
 MAILBOX_ALLOW_PRIVATE_HOSTS = env_bool("MAILBOX_ALLOW_PRIVATE_HOSTS", DEBUG)
 
 # --- Outgoing system mail (task reminders); sequence emails use each mailbox's SMTP ---
+# The local mail catcher's port (devtools/mailcatcher.py, started by `make run`): seed_demo's
+# mailboxes send to it, and system mail does unless EMAIL_PORT says otherwise. Two checkouts
+# running side by side each set their own, so neither catches the other's mail.
+MAIL_CATCHER_PORT = env_int("MAIL_CATCHER_PORT", 1025)
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = env_int("EMAIL_PORT", 1025)
+EMAIL_PORT = env_int("EMAIL_PORT", MAIL_CATCHER_PORT)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
@@ -187,10 +191,9 @@ CELERY_TASK_QUEUES = (
     Queue(CELERY_TASK_DEFAULT_QUEUE, routing_key=CELERY_TASK_DEFAULT_QUEUE),
     Queue(TICKS_QUEUE, routing_key=TICKS_QUEUE),
 )
-# Every task in config/celery.py's beat_schedule.
-CELERY_TASK_ROUTES = {
-    name: {"queue": TICKS_QUEUE} for name in ("nudge.scheduler_tick", "nudge.inbox_sync_tick", "nudge.workflows_tick")
-}
+# Every task in config/celery.py's beat_schedule (their routine log lines are DEBUG: config/logs.py).
+TICK_TASKS = ("nudge.scheduler_tick", "nudge.inbox_sync_tick", "nudge.workflows_tick")
+CELERY_TASK_ROUTES = {name: {"queue": TICKS_QUEUE} for name in TICK_TASKS}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -247,8 +250,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"tick_chatter_to_debug": {"()": "config.logs.TickChatterToDebug"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # flufl.bounce narrates every bounce it parses at INFO.
-    "loggers": {"flufl.bounce": {"level": "WARNING"}},
+    "loggers": {
+        # flufl.bounce narrates every bounce it parses at INFO.
+        "flufl.bounce": {"level": "WARNING"},
+        # Beat's "Sending due task" and the worker's "received"/"succeeded" for the ticks, every 2 s.
+        **{
+            name: {"filters": ["tick_chatter_to_debug"]}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
+    },
 }

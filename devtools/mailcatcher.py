@@ -4,7 +4,7 @@
 system mail have somewhere to send on loopback; open the files with any mail
 client or read them as text. Run alone with `make catcher` or::
 
-    python -m devtools.mailcatcher [--host 127.0.0.1] [--port 1025] [--dir var/mail]
+    python -m devtools.mailcatcher [--host 127.0.0.1] [--port $MAIL_CATCHER_PORT or 1025] [--dir var/mail]
 
 It takes mail with or without AUTH: PLAIN and LOGIN succeed with any
 credentials and without TLS, because demo mailboxes carry usernames and
@@ -86,7 +86,8 @@ async def serve(host: str, port: int, folder: Path) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("MAILCATCHER_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("MAILCATCHER_PORT", "1025")))
+    # The same variable as config/settings.py's MAIL_CATCHER_PORT, where seed_demo's mailboxes send.
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MAIL_CATCHER_PORT", "1025")))
     parser.add_argument("--dir", type=Path, default=Path(os.environ.get("MAILCATCHER_DIR", DEFAULT_DIR)))
     return parser.parse_args(argv)
 

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from config.logs import log_tick
 from sequences_app.scheduling.dispatch import scheduler_tick
 from sequences_app.scheduling.runner import enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
@@ -15,10 +16,14 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="nudge.scheduler_tick", ignore_result=True, time_limit=120, soft_time_limit=100, expires=30)
 def tick() -> None:
-    scheduler_tick(
+    report = scheduler_tick(
         run_steps=lambda pairs: run_steps.delay(pairs),
         send_messages=lambda ids: send_messages.delay(ids),
     )
+    log_tick(logger, "scheduler tick", {
+        "steps": report.steps, "messages": report.messages, "unknown": report.unknown,
+        "resumed": report.resumed, "reminders": report.reminders,
+    })
 
 
 @shared_task(name="nudge.run_steps", ignore_result=True, time_limit=300, soft_time_limit=240)

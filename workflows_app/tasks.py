@@ -6,6 +6,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
+from config.logs import log_tick
 from workflows_app.runner import CHUNK, workflow_run_advance, workflows_tick
 from workflows_app.triggers import workflow_event_process
 
@@ -17,10 +18,11 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 5, "max_retries"
 
 @shared_task(name="nudge.workflows_tick", ignore_result=True, time_limit=120, soft_time_limit=100, expires=30)
 def tick() -> None:
-    workflows_tick(
+    report = workflows_tick(
         process_events=lambda ids: [process_event.delay(event_id) for event_id in ids],
         run_actions=lambda pairs: run_actions.delay(pairs),
     )
+    log_tick(logger, "workflows tick", {"events": report.events, "runs": report.runs})
 
 
 @shared_task(name="nudge.workflow_event", ignore_result=True, time_limit=300, soft_time_limit=240, **RETRY)

@@ -14,6 +14,8 @@ from mailboxes_app.models import Mailbox, Security
 from sequences_app.models import Enrollment, Priority, Sequence, SequenceStep, Snippet, StepType, Task
 
 DEMO_PASSWORD = "nudge-demo"  # noqa: S105  (a published demo login, not a secret)
+# Where devtools/mailcatcher.py listens by default (loopback only).
+MAIL_CATCHER_HOST = "127.0.0.1"
 
 USERS = [
     # username, first, last, is_staff, seat tier
@@ -151,7 +153,8 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS("Demo portal ready."))
         self.stdout.write(f"  demo logins (password {DEMO_PASSWORD!r}): " + ", ".join(users))
-        self.stdout.write(f"  mailboxes send to the local mail catcher at {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
+        catcher = f"{MAIL_CATCHER_HOST}:{settings.MAIL_CATCHER_PORT}"
+        self.stdout.write(f"  mailboxes send to the local mail catcher at {catcher}")
 
     def _activity(self, alice: User, intro: Sequence, contacts: list[Contact]) -> None:
         """Something on the pages from the start: an enrollment, a task in the queue, a notification.
@@ -201,14 +204,19 @@ class Command(BaseCommand):
         return user
 
     def _mailbox(self, user: User) -> Mailbox:
-        mailbox, _ = Mailbox.objects.get_or_create(
+        """The user's demo mailbox, sending to this checkout's mail catcher (MAIL_CATCHER_PORT).
+
+        A mailbox seeded earlier with another port is pointed at the current
+        one, so changing MAIL_CATCHER_PORT and rerunning `make run` is enough.
+        """
+        mailbox, created = Mailbox.objects.get_or_create(
             owner=user,
             email=user.email,
             defaults={
                 "display_name": user.get_full_name(),
                 "is_primary": True,
-                "smtp_host": settings.EMAIL_HOST,
-                "smtp_port": settings.EMAIL_PORT,
+                "smtp_host": MAIL_CATCHER_HOST,
+                "smtp_port": settings.MAIL_CATCHER_PORT,
                 "smtp_security": Security.NONE,
                 "smtp_username": user.email,
                 "smtp_password": DEMO_PASSWORD,
@@ -216,6 +224,9 @@ class Command(BaseCommand):
                 "signature_html": f"<p>— {user.get_full_name()}, Nudge demo</p>",
             },
         )
+        if not created and (mailbox.smtp_host, mailbox.smtp_port) != (MAIL_CATCHER_HOST, settings.MAIL_CATCHER_PORT):
+            mailbox.smtp_host, mailbox.smtp_port = MAIL_CATCHER_HOST, settings.MAIL_CATCHER_PORT
+            mailbox.save(update_fields=["smtp_host", "smtp_port"])
         return mailbox
 
     def _sequence(self, name: str, owner: User, visibility: str, steps: list[dict[str, object]]) -> Sequence:
