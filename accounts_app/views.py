@@ -23,6 +23,7 @@ from accounts_app.models import PortalSettings, Seat, Team, User
 from accounts_app.notifications import notifications_mark_read, notifications_recent
 from accounts_app.services import holiday_countries, portal_update, team_create, team_delete, team_update, user_update
 from config.errors import ServiceError
+from mailboxes_app.oauth.providers import oauth_providers, redirect_uri
 from sequences_app.page_messages import service_error_text
 
 
@@ -91,6 +92,8 @@ def _portal_context(portal: PortalSettings, errors: dict[str, list[str]] | None 
         "countries": sorted(holiday_countries()),
         "errors": errors or {},
         "tab": "portal",
+        "mail_providers": oauth_providers(),
+        "oauth_redirect_uri": redirect_uri(),
     }
 
 

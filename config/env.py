@@ -44,3 +44,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_mail_server(name: str, default: str) -> tuple[str, int, str]:
+    """`host:port:security` (security: none, starttls or ssl) as a (host, port, security) triple."""
+    raw = os.environ.get(name) or default
+    host, _, rest = raw.strip().rpartition(":")
+    host, _, port = host.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or rest not in ("none", "starttls", "ssl"):
+        raise ImproperlyConfigured(f"{name} must look like host:port:security (none, starttls or ssl), not {raw!r}")
+    return host, int(port), rest

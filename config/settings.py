@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from kombu import Queue
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_mail_server, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything a running instance writes locally (SQLite, broker, caught mail, uploads).
@@ -220,6 +220,29 @@ SCHEDULER_CLAIM_LEASE_SECONDS = env_int("SCHEDULER_CLAIM_LEASE_SECONDS", 120)
 SCHEDULER_MAX_CLAIMS_PER_TICK = env_int("SCHEDULER_MAX_CLAIMS_PER_TICK", 2500)
 # First retry after a temporary SMTP failure; later ones back off (×5, ×15, ×60, ...).
 SMTP_RETRY_BASE_SECONDS = env_int("SMTP_RETRY_BASE_SECONDS", 60)
+
+# --- Mailboxes connected by OAuth 2.0 (Google Workspace / Gmail, Microsoft 365) --------------
+# A provider's "Connect" button shows only when its client id is set. Register
+# SITE_URL + /mailboxes/oauth/callback/ as the redirect URI with the provider.
+GOOGLE_OAUTH_CLIENT_ID = env_str("GOOGLE_OAUTH_CLIENT_ID", "")
+GOOGLE_OAUTH_CLIENT_SECRET = env_str("GOOGLE_OAUTH_CLIENT_SECRET", "")
+GOOGLE_OAUTH_AUTHORIZE_URL = env_str("GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_OAUTH_TOKEN_URL = env_str("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+MICROSOFT_OAUTH_CLIENT_ID = env_str("MICROSOFT_OAUTH_CLIENT_ID", "")
+MICROSOFT_OAUTH_CLIENT_SECRET = env_str("MICROSOFT_OAUTH_CLIENT_SECRET", "")
+MICROSOFT_OAUTH_TENANT = env_str("MICROSOFT_OAUTH_TENANT", "common")
+MICROSOFT_OAUTH_AUTHORIZE_URL = env_str(
+    "MICROSOFT_OAUTH_AUTHORIZE_URL",
+    f"https://login.microsoftonline.com/{MICROSOFT_OAUTH_TENANT}/oauth2/v2.0/authorize",
+)
+MICROSOFT_OAUTH_TOKEN_URL = env_str(
+    "MICROSOFT_OAUTH_TOKEN_URL", f"https://login.microsoftonline.com/{MICROSOFT_OAUTH_TENANT}/oauth2/v2.0/token"
+)
+# Mail servers as host:port:security (none, starttls, ssl).
+GOOGLE_SMTP = env_mail_server("GOOGLE_SMTP", "smtp.gmail.com:587:starttls")
+GOOGLE_IMAP = env_mail_server("GOOGLE_IMAP", "imap.gmail.com:993:ssl")
+MICROSOFT_SMTP = env_mail_server("MICROSOFT_SMTP", "smtp.office365.com:587:starttls")
+MICROSOFT_IMAP = env_mail_server("MICROSOFT_IMAP", "outlook.office365.com:993:ssl")
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

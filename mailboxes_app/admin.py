@@ -25,11 +25,13 @@ class MailboxAdminForm(forms.ModelForm):
 @admin.register(Mailbox)
 class MailboxAdmin(admin.ModelAdmin):
     form = MailboxAdminForm
-    list_display = ("email", "owner", "is_primary", "status", "daily_limit", "verified_at")
-    list_filter = ("status", "smtp_security", "imap_security")
+    # OAuth tokens are never shown, not even to admins (reconnecting is the way to new ones).
+    exclude = ("oauth_access_token", "oauth_refresh_token")
+    list_display = ("email", "owner", "provider", "is_primary", "status", "daily_limit", "verified_at")
+    list_filter = ("provider", "status", "smtp_security", "imap_security")
     search_fields = ("email", "owner__username", "owner__email")
     raw_id_fields = ("owner",)
-    readonly_fields = ("verified_at", "last_synced_at", "created_at", "updated_at")
+    readonly_fields = ("provider", "oauth_expires_at", "verified_at", "last_synced_at", "created_at", "updated_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Mailbox | None = None) -> tuple[str, ...]:
         # A mailbox can't change owner (mailbox_update refuses): connect one for the other user instead.

@@ -15,6 +15,12 @@ class Security(models.TextChoices):
     SSL = "ssl", "SSL/TLS"
 
 
+class Provider(models.TextChoices):
+    GOOGLE = "google", "Google"
+    MICROSOFT = "microsoft", "Microsoft 365"
+    OTHER = "other", "Other (SMTP/IMAP)"
+
+
 class Mailbox(models.Model):
     class Status(models.TextChoices):
         CONNECTED = "connected", "Connected"
@@ -50,6 +56,11 @@ class Mailbox(models.Model):
     verification_smtp = models.CharField(max_length=500, blank=True, default="")
     verification_imap = models.CharField(max_length=500, blank=True, default="")
     signature_html = models.TextField(blank=True, default="")
+    # Google and Microsoft mailboxes log in with OAuth 2.0 (XOAUTH2); "other" ones with their passwords.
+    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.OTHER)
+    oauth_access_token = EncryptedTextField(blank=True, default="")
+    oauth_refresh_token = EncryptedTextField(blank=True, default="")
+    oauth_expires_at = models.DateTimeField(null=True, blank=True)
     # Inbox sync bookkeeping (per-folder positions live in MailboxFolderState).
     next_sync_at = models.DateTimeField(null=True, blank=True)
     sync_failures = models.PositiveIntegerField(default=0)
@@ -68,6 +79,9 @@ class Mailbox(models.Model):
             models.UniqueConstraint(fields=["owner", "email"], name="mailbox_owner_email_unique"),
             models.UniqueConstraint(fields=["owner"], condition=Q(is_primary=True), name="mailbox_one_primary"),
             models.CheckConstraint(condition=Q(status__in=["connected", "disconnected"]), name="mailbox_status_valid"),
+            models.CheckConstraint(
+                condition=Q(provider__in=["google", "microsoft", "other"]), name="mailbox_provider_valid"
+            ),
         ]
         indexes = [
             # Consumer: the inbox-sync tick, which picks connected mailboxes that are due.
@@ -84,6 +98,36 @@ class Mailbox(models.Model):
     @property
     def is_verifying(self) -> bool:
         return self.verification in (self.Verification.PENDING, self.Verification.RUNNING)
+
+    @property
+    def auth(self) -> str:
+        """How the mailbox logs in: "oauth" (Google, Microsoft) or "password"."""
+        return "password" if self.provider == Provider.OTHER else "oauth"
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.provider != Provider.OTHER
+
+
+class MailboxOAuthState(models.Model):
+    """One started OAuth 2.0 authorization: its `state`, PKCE verifier and the browser session it belongs to.
+
+    The callback takes it once (`used_at`), within OAUTH_STATE_TTL of
+    `created_at`, in the same session (`session_hash`) and by the same user;
+    anything else connects nothing. Only hashes of the state and the session
+    key are stored; the verifier is encrypted.
+    """
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    session_hash = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    code_verifier = EncryptedTextField()
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider} authorization for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class MailboxFolderState(models.Model):

@@ -1,4 +1,5 @@
-"""REST shape of a mailbox (API.md, "Mailboxes"). Passwords are write-only: no response ever holds one."""
+"""REST shape of a mailbox (API.md, "Mailboxes"). Passwords are write-only and OAuth tokens not fields at all:
+no response ever holds one."""
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
@@ -27,6 +28,7 @@ class MailboxSerializer(serializers.ModelSerializer):
     imap_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
     smtp_password = _password_field()
     imap_password = _password_field()
+    auth = serializers.CharField(read_only=True, help_text='"oauth" (Google, Microsoft) or "password".')
     daily_limit = serializers.IntegerField(
         min_value=0, max_value=1_000_000, allow_null=True, required=False,
         help_text="A cap below the sender's seat limit, sequence emails per rolling 24 hours; null for none.",
@@ -35,13 +37,15 @@ class MailboxSerializer(serializers.ModelSerializer):
     class Meta:
         model = Mailbox
         fields = (
-            "id", "owner", "email", "display_name", "is_primary",
+            "id", "owner", "email", "display_name", "is_primary", "provider", "auth",
             "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
             "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
             "daily_limit", "status", "status_detail", "verified_at", "verification", "signature_html", "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "status", "status_detail", "verified_at", "verification", "created_at", "updated_at")
+        read_only_fields = (
+            "id", "provider", "status", "status_detail", "verified_at", "verification", "created_at", "updated_at"
+        )
         # Uniqueness per owner and the one-primary rule are the services'.
         validators: list = []
 

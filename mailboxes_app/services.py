@@ -11,6 +11,7 @@ happens outside any transaction or row lock.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,8 @@ def mailbox_update(*, mailbox: Mailbox, data: dict[str, Any]) -> Mailbox:
     if unknown:
         raise TypeError(f"mailbox has no writable fields {sorted(unknown)}")
     before = {name: getattr(mailbox, name) for name in CONNECTION_FIELDS}
+    if mailbox.uses_oauth:
+        _refuse_server_changes(mailbox, data)
     _apply(mailbox, data)
     _refuse_duplicate(mailbox)
     for password, target in PASSWORD_TARGETS.items():
@@ -199,6 +202,18 @@ def _apply(mailbox: Mailbox, data: dict[str, Any]) -> None:
         elif name in ("smtp_host", "imap_host", "smtp_username", "imap_username", "display_name"):
             value = (value or "").strip()
         setattr(mailbox, name, value)
+
+
+def _refuse_server_changes(mailbox: Mailbox, data: dict[str, Any]) -> None:
+    """A Google or Microsoft mailbox's address and servers are the provider's (reconnect it to change them)."""
+    probe = copy.copy(mailbox)
+    _apply(probe, data)
+    changed = sorted(name for name in CONNECTION_FIELDS & set(data) if getattr(probe, name) != getattr(mailbox, name))
+    if changed:
+        raise ValidationFailed(
+            "This mailbox connects through its provider: its address and servers can't be edited.",
+            fields={name: ["Set by the provider; reconnect the mailbox instead."] for name in changed},
+        )
 
 
 def _refuse_duplicate(mailbox: Mailbox) -> None:

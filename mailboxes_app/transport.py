@@ -5,9 +5,14 @@ mailbox's security setting (`none`, `starttls`, `ssl`) and a timeout; the
 sender and inbox sync reuse them. `smtp_login_check` and `imap_login_check`
 answer "ok" or one sentence a rep can act on.
 
-Passwords never appear in what these return or raise: every message goes
-through `_scrub`, which blanks the mailbox's passwords should a server echo
-them back. Nor does a server's own text (its banner, its reply lines): the
+Google and Microsoft mailboxes log in with SASL XOAUTH2 and an access token
+from `oauth.tokens.access_token` (refreshed before it expires); when a server
+refuses a token that should still be valid (the provider ended it early),
+the token is refreshed once and the login tried once more.
+
+Passwords and tokens never appear in what these return or raise: every
+message goes through `_scrub`, which blanks the mailbox's secrets should a
+server echo them back. Nor does a server's own text (its banner, its reply lines): the
 messages say what failed in Nudge's words, with at most an SMTP reply code.
 
 Both connect only to public addresses unless MAILBOX_ALLOW_PRIVATE_HOSTS is
@@ -27,6 +32,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailboxes_app.models import Mailbox, Security
+from mailboxes_app.oauth.tokens import OAuthRevoked, OAuthUnavailable, access_token, xoauth2_string
 
 CONNECT_TIMEOUT = 20  # seconds for connect, TLS handshake and each command
 OK = "ok"
@@ -81,7 +87,9 @@ def smtp_connect(mailbox: Mailbox, *, timeout: float | None = None) -> smtplib.S
         if mailbox.smtp_security == Security.STARTTLS:
             connection.starttls(context=tls_context())
             connection.ehlo()
-        if mailbox.smtp_username:
+        if mailbox.uses_oauth:
+            _smtp_oauth_login(connection, mailbox)
+        elif mailbox.smtp_username:
             connection.login(mailbox.smtp_username, mailbox.smtp_password)
     except BaseException:
         _close_quietly(connection)
@@ -93,19 +101,58 @@ def imap_connect(mailbox: Mailbox, *, timeout: float | None = None) -> IMAPClien
     """A logged-in IMAP connection (IMAPClient), TLS as configured; the caller calls `logout()`."""
     timeout = timeout or CONNECT_TIMEOUT
     refuse_private_host(mailbox.imap_host, mailbox.imap_port)
+    client = _imap_open(mailbox, timeout)
+    try:
+        if not mailbox.uses_oauth:
+            client.login(mailbox.imap_username or mailbox.email, mailbox.imap_password)
+            return client
+        token = access_token(mailbox)
+        try:
+            client.oauth2_login(mailbox.imap_username or mailbox.email, token)
+            return client
+        except LoginError:
+            # A token the provider ended early: refresh once, then one more try on a new connection.
+            _close_quietly(client)
+            token = access_token(mailbox, refused=token)
+            client = _imap_open(mailbox, timeout)
+            client.oauth2_login(mailbox.imap_username or mailbox.email, token)
+            return client
+    except BaseException:
+        _close_quietly(client)
+        raise
+
+
+def _imap_open(mailbox: Mailbox, timeout: float) -> IMAPClient:
     use_ssl = mailbox.imap_security == Security.SSL
     client = IMAPClient(
         mailbox.imap_host, port=mailbox.imap_port, ssl=use_ssl,
         ssl_context=tls_context() if use_ssl else None, timeout=timeout,
     )
-    try:
-        if mailbox.imap_security == Security.STARTTLS:
+    if mailbox.imap_security == Security.STARTTLS:
+        try:
             client.starttls(tls_context())
-        client.login(mailbox.imap_username or mailbox.email, mailbox.imap_password)
-    except BaseException:
-        _close_quietly(client)
-        raise
+        except BaseException:
+            _close_quietly(client)
+            raise
     return client
+
+
+def _smtp_oauth_login(connection: smtplib.SMTP, mailbox: Mailbox) -> None:
+    """AUTH XOAUTH2; a refused token is refreshed once and tried once more on the same session."""
+    token = access_token(mailbox)
+    try:
+        _smtp_xoauth2(connection, mailbox.smtp_username or mailbox.email, token)
+    except smtplib.SMTPAuthenticationError:
+        token = access_token(mailbox, refused=token)
+        _smtp_xoauth2(connection, mailbox.smtp_username or mailbox.email, token)
+
+
+def _smtp_xoauth2(connection: smtplib.SMTP, user: str, token: str) -> None:
+    # After a refusal the server sends a 334 challenge (an error report); the answer is an empty line.
+    connection.auth(
+        "XOAUTH2", lambda challenge=None: xoauth2_string(user, token) if challenge is None else "",
+        initial_response_ok=True,
+    )
 
 
 def smtp_login_check(mailbox: Mailbox, *, timeout: float | None = None) -> str:
@@ -130,6 +177,10 @@ def imap_login_check(mailbox: Mailbox, *, timeout: float | None = None) -> str:
 
 def smtp_error_message(mailbox: Mailbox, exc: BaseException) -> str:
     where = f"{mailbox.smtp_host}:{mailbox.smtp_port}"
+    if isinstance(exc, OAuthRevoked | OAuthUnavailable):
+        return str(exc)
+    if isinstance(exc, smtplib.SMTPAuthenticationError) and mailbox.uses_oauth:
+        return f"The SMTP server refused Nudge's access token (reply {exc.smtp_code}); reconnect the mailbox."
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"The SMTP server refused the username or password (reply {exc.smtp_code})."
     if isinstance(exc, smtplib.SMTPNotSupportedError):
@@ -145,6 +196,10 @@ def smtp_error_message(mailbox: Mailbox, exc: BaseException) -> str:
 
 def imap_error_message(mailbox: Mailbox, exc: BaseException) -> str:
     where = f"{mailbox.imap_host}:{mailbox.imap_port}"
+    if isinstance(exc, OAuthRevoked | OAuthUnavailable):
+        return str(exc)
+    if isinstance(exc, LoginError) and mailbox.uses_oauth:
+        return "The IMAP server refused Nudge's access token; reconnect the mailbox."
     if isinstance(exc, LoginError):
         return "The IMAP server refused the username or password."
     if isinstance(exc, IMAPClientError):
@@ -177,7 +232,8 @@ def _network_message(protocol: str, where: str, exc: BaseException) -> str:
 
 
 def _scrub(mailbox: Mailbox, message: str) -> str:
-    for secret in (mailbox.smtp_password, mailbox.imap_password):
+    for secret in (mailbox.smtp_password, mailbox.imap_password, mailbox.oauth_access_token,
+                   mailbox.oauth_refresh_token):
         if secret and len(secret) >= 3:
             message = message.replace(secret, "********")
     return message[:500]

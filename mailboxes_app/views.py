@@ -1,4 +1,5 @@
-"""Mailbox pages: connect SMTP/IMAP, verify, make primary, daily cap. Passwords are write-only.
+"""Mailbox pages: connect Google / Microsoft 365 (OAuth) or SMTP/IMAP, verify, make primary, daily cap.
+Passwords are write-only; OAuth tokens are never shown.
 
 Every write is mailboxes_app.services (the API's functions): verifying
 connects a mailbox only when its servers accept the login. Verify queues a
@@ -16,6 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import ServiceError
 from mailboxes_app.models import Mailbox, Security
+from mailboxes_app.oauth.connect import oauth_authorization_start, oauth_callback
+from mailboxes_app.oauth.providers import configured_providers
 from mailboxes_app.services import (
     mailbox_create,
     mailbox_delete,
@@ -62,7 +65,44 @@ def _fields(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
 
 @login_required
 def mailbox_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "mailboxes/index.html", {"mailboxes": _own(request).order_by("-is_primary", "email")})
+    context = {"mailboxes": _own(request).order_by("-is_primary", "email"), "providers": configured_providers()}
+    return render(request, "mailboxes/index.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def mailbox_connect(request: HttpRequest, provider: str) -> HttpResponse:
+    """Start the OAuth 2.0 authorization with Google or Microsoft; the provider sends the browser back."""
+    if not request.session.session_key:
+        request.session.save()
+    try:
+        url = oauth_authorization_start(
+            user=request.user, session_key=request.session.session_key, provider_key=provider
+        )
+    except ServiceError as exc:
+        messages.error(request, service_error_text(exc))
+        return redirect("mailboxes:index")
+    return redirect(url)
+
+
+@login_required
+@require_http_methods(["GET"])
+def mailbox_oauth_callback(request: HttpRequest) -> HttpResponse:
+    """Where the provider sends the browser back: connect (or reconnect) the mailbox, or say why not."""
+    result = oauth_callback(
+        user=request.user, session_key=request.session.session_key or "", params=request.GET.dict()
+    )
+    if result.mailbox is None:
+        return render(request, "mailboxes/connect_failed.html", {"error": result.error}, status=400)
+    mailbox = result.mailbox
+    verb = "connected" if result.created else "reconnected"
+    if mailbox.is_connected:
+        messages.success(request, f"{mailbox.email} is {verb}: sending and reading work.")
+    else:
+        messages.error(
+            request, f"{mailbox.email} was {verb} but could not log in. SMTP: {result.smtp}. IMAP: {result.imap}."
+        )
+    return redirect("mailboxes:index")
 
 
 @login_required
@@ -71,6 +111,8 @@ def mailbox_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     mailbox = get_object_or_404(_own(request), pk=pk) if pk is not None else None
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
+    if mailbox is not None and mailbox.uses_oauth:
+        return _oauth_mailbox_form(request, mailbox)
     if request.method == "POST":
         values, errors = _fields(request.POST)
         if not errors:
@@ -97,6 +139,27 @@ def mailbox_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         values = {"smtp_port": 587, "imap_port": 993, "smtp_security": "starttls", "imap_security": "ssl"}
     context = {"mailbox": mailbox, "values": values, "errors": errors, "securities": Security.choices}
     return render(request, "mailboxes/form.html", context, status=400 if errors else 200)
+
+
+def _oauth_mailbox_form(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
+    """A Google or Microsoft mailbox: its servers are the provider's, so only the name and the cap change."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {"display_name": mailbox.display_name, "daily_limit": mailbox.daily_limit}
+    if request.method == "POST":
+        values["display_name"] = request.POST.get("display_name", "").strip()
+        cap = request.POST.get("daily_limit", "").strip()
+        if cap and not cap.isdigit():
+            errors["daily_limit"] = ["Enter a whole number, or leave empty for the seat's limit."]
+        values["daily_limit"] = int(cap) if cap.isdigit() else None
+        if not errors:
+            try:
+                mailbox_update(mailbox=mailbox, data=values)
+                messages.success(request, f"{mailbox.email} saved.")
+                return redirect("mailboxes:index")
+            except ServiceError as exc:
+                errors = exc.extra.get("fields") or {"general": [service_error_text(exc)]}
+    context = {"mailbox": mailbox, "values": values, "errors": errors}
+    return render(request, "mailboxes/oauth_form.html", context, status=400 if errors else 200)
 
 
 @login_required

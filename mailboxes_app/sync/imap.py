@@ -6,10 +6,12 @@ claimed mailbox is synced by `mailbox_sync` in a worker:
    come get it pushed a lease ahead (FOR UPDATE SKIP LOCKED on PostgreSQL),
    so one mailbox is synced by one worker at a time; a lost task only
    delays it by the lease.
-2. Connect and log in (`transport.imap_connect`). A refused login marks the
+2. Connect and log in (`transport.imap_connect`; XOAUTH2 for Google and
+   Microsoft mailboxes). A refused login or a revoked OAuth grant marks the
    mailbox disconnected and tells its owner (sending waits for a reconnect,
-   as when SMTP refuses); any other failure retries later, the wait
-   doubling per failure (2, 4, 8 … minutes, at most an hour).
+   as when SMTP refuses); any other failure (an OAuth token endpoint that
+   is down too) retries later, the wait doubling per failure (2, 4, 8 …
+   minutes, at most an hour).
 3. Folders: INBOX, plus the spam folder — the one LIST marks `\\Junk`
    (RFC 6154 SPECIAL-USE), else one named like a provider's ("Junk",
    "Junk E-mail", "Spam", "[Gmail]/Spam", "Bulk Mail", "Roskaposti", …),
@@ -47,6 +49,7 @@ from imapclient.exceptions import LoginError
 
 from accounts_app.models import Notification
 from mailboxes_app.models import Mailbox, MailboxFolderState, OutboundMessage
+from mailboxes_app.oauth.tokens import OAuthRevoked
 from mailboxes_app.sync.classify import HEADER_FIELDS
 from mailboxes_app.sync.handle import SENT_STATES, BatchReport, Fetched, batch_handle
 from mailboxes_app.transport import imap_connect, imap_error_message
@@ -145,6 +148,9 @@ def mailbox_sync(
         client = connect(mailbox)
     except LoginError as exc:
         _disconnect(mailbox, imap_error_message(mailbox, exc), report)
+        return report
+    except OAuthRevoked as exc:  # oauth.tokens disconnected the mailbox and told its owner
+        report.outcome, report.error = "disconnected", str(exc)
         return report
     except Exception as exc:  # network, TLS, timeouts: try again later
         _back_off(mailbox, imap_error_message(mailbox, exc), now, report)

@@ -51,6 +51,7 @@ from django.utils import timezone
 from accounts_app.models import Notification, PortalSettings, User
 from config.db import rows_update
 from mailboxes_app.models import Mailbox, OutboundMessage
+from mailboxes_app.oauth.tokens import OAuthRevoked, OAuthUnavailable
 from mailboxes_app.transport import smtp_connect
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep
 from sequences_app.rendering import RenderedEmail, email_render, mime_build
@@ -117,6 +118,7 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
     accepted: list[_Claim] = []
     connection: smtplib.SMTP | None = None
     refused_login: smtplib.SMTPAuthenticationError | None = None
+    revoked = ""  # the provider revoked the mailbox's OAuth grant (the mailbox is disconnected already)
     unreachable = ""
     try:
         while not_started and time.monotonic() < stop_at:
@@ -128,6 +130,9 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
             if refused_login is not None:  # don't knock again with a password the server just refused
                 outcomes[_record_disconnected(claim, refused_login, notify=False)] += 1
                 continue
+            if revoked:
+                outcomes[_record_revoked(claim, revoked)] += 1
+                continue
             if unreachable:  # nor wait out another connect timeout: the rest of the batch retries later too
                 outcomes[_record_retry(claim, unreachable)] += 1
                 continue
@@ -138,6 +143,12 @@ def _send_batch(messages: list[OutboundMessage], *, now: datetime | None) -> Cou
             except smtplib.SMTPAuthenticationError as exc:
                 connection, refused_login = None, exc
                 outcomes[_record_disconnected(claim, exc)] += 1
+            except OAuthRevoked as exc:
+                connection, revoked = None, str(exc)
+                outcomes[_record_revoked(claim, revoked)] += 1
+            except OAuthUnavailable as exc:  # the token endpoint is down: like an unreachable server
+                connection, unreachable = None, str(exc)
+                outcomes[_record_retry(claim, unreachable)] += 1
             except _DataSent as exc:
                 connection = None
                 outcomes[_record_unknown(claim, f"The connection broke after the email was handed over: {exc}")] += 1
@@ -571,6 +582,20 @@ def _fail(message: OutboundMessage, why: str, now: datetime) -> str:
         now=now,
     )
     return "failed"
+
+
+def _record_revoked(claim: _Claim, why: str) -> str:
+    """The provider revoked the mailbox's grant; `oauth.tokens` disconnected it and told the rep. The email
+    waits unclaimed and its enrollment waits for the reconnect (INBOX_DISCONNECTED)."""
+    with transaction.atomic():
+        message = _mine(claim)
+        if message is None:
+            return "lease lost"
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            **_unclaimed(state=State.QUEUED, next_attempt_at=None, last_error=why[:1000])
+        )
+        _wait_for_inbox(message.enrollment, timezone.now())
+    return "inbox disconnected"
 
 
 def _record_disconnected(claim: _Claim, exc: smtplib.SMTPAuthenticationError, *, notify: bool = True) -> str:
