@@ -5,7 +5,7 @@ import pytest
 
 from tests.factories import MailboxFactory, SeatFactory, UserFactory
 
-pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_api"]
+pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_api", "tests.fixtures_oauth"]
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from tests.fixtures_api import api_client
 pytestmark = pytest.mark.django_db
 
 MAILBOX_KEYS = {
-    "id", "owner", "email", "display_name", "is_primary", "smtp_host", "smtp_port", "smtp_security",
+    "id", "owner", "email", "display_name", "is_primary", "provider", "auth", "smtp_host", "smtp_port", "smtp_security",
     "smtp_username", "imap_host", "imap_port", "imap_security", "imap_username", "daily_limit", "status",
     "status_detail", "verified_at", "verification", "signature_html", "created_at", "updated_at",
 }
