@@ -32,6 +32,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -87,6 +88,8 @@ class OAuthServer:
     token_lifetime: int = 3600
     rotate_refresh_tokens: bool = False
     token_endpoint_down: bool = False
+    # Seconds a refresh takes (to let parallel workers pile up behind the first).
+    refresh_delay: float = 0.0
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)  # by refresh token, dead ones too
     tokens: dict[str, AccessToken] = field(default_factory=dict)
@@ -239,6 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
         oauth = self.oauth
         if oauth.token_endpoint_down:
             return self._send(503, b"<html>Service Unavailable</html>", "text/html")
+        if form.get("grant_type") == "refresh_token" and oauth.refresh_delay:
+            time.sleep(oauth.refresh_delay)
         client = self._basic() or (form.get("client_id", ""), form.get("client_secret", ""))
         if client != (CLIENT_ID, CLIENT_SECRET):
             return self._json(401, {"error": "invalid_client"})
@@ -327,7 +332,7 @@ class _XOAuth2Handler:
             return AuthResult(success=True, auth_data=user)
         # Google's way: a 334 carrying a JSON error, the client answers with an empty line, then 535.
         await server.challenge_auth(json.dumps({"status": "401", "schemes": "Bearer"}))
-        return AuthResult(success=False, message="535 5.7.8 Username and Password not accepted")
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.record.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
@@ -387,11 +392,12 @@ def _give_to_mail_user(folder: Path) -> None:
 
 
 @pytest.fixture
-def dovecot(oauth_server: OAuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+def dovecot(oauth_server: OAuthServer) -> Iterator[Dovecot]:
     """Dovecot for this test, accepting only XOAUTH2 tokens the local OAuth server says are active."""
     if DOVECOT is None or not IMAP_LOGIN.exists():
         pytest.skip("Dovecot is not installed (Debian: apt-get install dovecot-imapd); .ci/run installs it")
-    root = tmp_path_factory.mktemp("dovecot")
+    # Not under pytest's own temporary folder: that one is private to us, and the mail user needs a way in.
+    root = Path(tempfile.mkdtemp(prefix="nudge-dovecot-"))
     root.chmod(0o755)
     port = free_port()
     uid, gid = _mail_uid()
@@ -418,7 +424,7 @@ default_internal_user = {internal}
 default_internal_group = {internal if os.getuid() == 0 else gid}
 default_login_user = {login}
 first_valid_uid = 1
-mail_location = maildir:{root}/mail/%n/Maildir
+mail_location = maildir:{root}/mail/%u/Maildir
 passdb {{
   driver = oauth2
   mechanisms = xoauth2
@@ -426,7 +432,7 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={root}/mail/%n
+  args = uid={uid} gid={gid} home={root}/mail/%u
 }}
 service imap-login {{
   inet_listener imap {{
@@ -452,7 +458,8 @@ service imap-login {{
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {(root / 'stdout.log').read_text()} {Dovecot(LOOPBACK, port, root, process).log()}")
+                output = (root / "stdout.log").read_text() + Dovecot(LOOPBACK, port, root, process).log()
+                raise RuntimeError(f"dovecot exited: {output}")
             try:
                 with socket.create_connection((LOOPBACK, port), timeout=1) as sock:
                     if sock.recv(64).startswith(b"* OK"):
@@ -469,3 +476,4 @@ service imap-login {{
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)

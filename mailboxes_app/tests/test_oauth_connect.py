@@ -40,12 +40,14 @@ def _tokens(mailbox: Mailbox) -> list[str]:
 def test_the_mailboxes_page_offers_a_provider_only_when_its_client_id_is_set(settings, browser):
     settings.GOOGLE_OAUTH_CLIENT_ID, settings.MICROSOFT_OAUTH_CLIENT_ID = "", ""
     page = browser.get("/mailboxes/").content.decode()
-    assert "Connect Google" not in page and "Connect Microsoft 365" not in page
+    assert "Connect Google" not in page
+    assert "Connect Microsoft 365" not in page
     assert "Connect a mailbox" in page
 
     settings.GOOGLE_OAUTH_CLIENT_ID = "google-client"
     page = browser.get("/mailboxes/").content.decode()
-    assert "Connect Google" in page and "Connect Microsoft 365" not in page
+    assert "Connect Google" in page
+    assert "Connect Microsoft 365" not in page
     assert "Other (SMTP/IMAP)" in page
 
 
@@ -58,7 +60,8 @@ def test_starting_a_google_connection_asks_for_mail_offline_and_consent_with_a_p
     assert query["response_type"] == ["code"]
     assert query["scope"] == ["https://mail.google.com/ openid email"]
     assert (query["access_type"], query["prompt"]) == (["offline"], ["consent"])
-    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) == 43
     assert query["redirect_uri"] == [settings.SITE_URL + "/mailboxes/oauth/callback/"]
     assert MailboxOAuthState.objects.filter(provider="google", used_at=None).count() == 1
 
@@ -95,12 +98,14 @@ def test_the_microsoft_endpoints_default_to_the_configured_tenant(monkeypatch):
 def test_a_rep_connects_a_google_mailbox_that_is_verified_at_once(providers, browser, rep, xoauth2_smtp):
     answer = connect(browser, providers, login="rep@acme.example")
 
-    assert answer.status_code == 302 and answer["Location"] == "/mailboxes/"
+    assert answer.status_code == 302
+    assert answer["Location"] == "/mailboxes/"
     mailbox = Mailbox.objects.get(owner=rep, email="rep@acme.example")
     assert (mailbox.provider, mailbox.auth, mailbox.status) == ("google", "oauth", "connected")
     assert (mailbox.smtp_host, mailbox.smtp_port) == (xoauth2_smtp.host, xoauth2_smtp.port)
     assert mailbox.daily_limit == 2000  # Google's own limit, the mailbox's cap by default
-    assert mailbox.smtp_password == "" and mailbox.imap_password == ""
+    assert mailbox.smtp_password == ""
+    assert mailbox.imap_password == ""
     # The verification logged in with XOAUTH2 as the mailbox's address.
     assert xoauth2_smtp.logins == [("rep@acme.example", True)]
     page = browser.get("/mailboxes/").content.decode()
@@ -116,8 +121,10 @@ def test_tokens_are_stored_encrypted(providers, browser, rep):
         )
         stored = cursor.fetchone()
     access, refresh = _tokens(mailbox)
-    assert access.startswith("at-") and refresh.startswith("rt-")
-    assert access not in stored[0] and refresh not in stored[1]
+    assert access.startswith("at-")
+    assert refresh.startswith("rt-")
+    assert access not in stored[0]
+    assert refresh not in stored[1]
 
 
 def test_a_microsoft_mailbox_takes_its_address_from_preferred_username_and_its_limit(providers, browser, rep):
@@ -139,7 +146,8 @@ def test_reconnecting_an_address_updates_the_same_mailbox(providers, browser, re
 
     [again] = Mailbox.objects.filter(owner=rep, email="rep@acme.example")
     assert again.pk == first.pk
-    assert again.status == "connected" and again.daily_limit == 500  # the rep's own cap stays
+    assert again.status == "connected"
+    assert again.daily_limit == 500
     assert _tokens(again) != old_tokens
 
 
@@ -176,7 +184,8 @@ def test_a_callback_from_another_browser_session_of_the_same_user_attaches_nothi
 
     answer = second_browser.get(callback)
 
-    assert answer.status_code == 400 and "another browser session" in answer.content.decode()
+    assert answer.status_code == 400
+    assert "another browser session" in answer.content.decode()
     assert not Mailbox.objects.filter(email="rep@acme.example").exists()
 
 
@@ -187,15 +196,18 @@ def test_a_used_callback_connects_nothing_the_second_time(providers, browser, re
 
     answer = browser.get(callback)
 
-    assert answer.status_code == 400 and "already used" in answer.content.decode()
+    assert answer.status_code == 400
+    assert "already used" in answer.content.decode()
     assert not Mailbox.objects.filter(email="rep@acme.example").exists()
 
 
 def test_an_unknown_state_connects_nothing(providers, browser):
     answer = browser.get("/mailboxes/oauth/callback/?code=abc&state=made-up")
-    assert answer.status_code == 400 and "unknown to Nudge" in answer.content.decode()
+    assert answer.status_code == 400
+    assert "unknown to Nudge" in answer.content.decode()
     answer = browser.get("/mailboxes/oauth/callback/")
-    assert answer.status_code == 400 and "unknown to Nudge" in answer.content.decode()
+    assert answer.status_code == 400
+    assert "unknown to Nudge" in answer.content.decode()
 
 
 def test_a_state_older_than_ten_minutes_has_expired(providers, browser):
@@ -204,7 +216,8 @@ def test_a_state_older_than_ten_minutes_has_expired(providers, browser):
     with time_machine.travel("2026-12-01 09:10:30+00:00", tick=False):
         answer = browser.get(callback)
 
-    assert answer.status_code == 400 and "expired" in answer.content.decode()
+    assert answer.status_code == 400
+    assert "expired" in answer.content.decode()
     assert not Mailbox.objects.filter(email="rep@acme.example").exists()
 
 
@@ -233,7 +246,8 @@ def test_the_provider_checks_the_pkce_verifier(providers, browser):
 
     answer = browser.get(callback)
 
-    assert answer.status_code == 400 and "refused to finish the sign-in (invalid_grant)" in answer.content.decode()
+    assert answer.status_code == 400
+    assert "refused to finish the sign-in (invalid_grant)" in answer.content.decode()
     assert not Mailbox.objects.filter(email="rep@acme.example").exists()
 
 
@@ -243,7 +257,8 @@ def test_a_token_endpoint_that_is_down_connects_nothing_and_says_so(providers, b
 
     answer = browser.get(callback)
 
-    assert answer.status_code == 400 and "did not answer" in answer.content.decode()
+    assert answer.status_code == 400
+    assert "did not answer" in answer.content.decode()
 
 
 def test_an_unconfigured_provider_starts_nothing(settings, browser):
@@ -292,9 +307,11 @@ def test_the_api_lets_caps_and_names_change_but_not_an_oauth_mailboxs_servers(pr
     assert (ok.json()["display_name"], ok.json()["daily_limit"], ok.json()["provider"]) == ("Rep A", 1500, "google")
     refused = api.patch(f"/api/v1/mailboxes/{mailbox.pk}/", {"smtp_host": "evil.example"}, format="json")
     assert refused.status_code == 400
-    assert refused.json()["code"] == "VALIDATION_ERROR" and "smtp_host" in refused.json()["fields"]
+    assert refused.json()["code"] == "VALIDATION_ERROR"
+    assert "smtp_host" in refused.json()["fields"]
     mailbox.refresh_from_db()
-    assert mailbox.smtp_host != "evil.example" and mailbox.status == "connected"
+    assert mailbox.smtp_host != "evil.example"
+    assert mailbox.status == "connected"
 
 
 def test_a_password_mailbox_answers_provider_other_and_auth_password(rep):
