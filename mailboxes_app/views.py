@@ -94,14 +94,10 @@ def mailbox_oauth_callback(request: HttpRequest) -> HttpResponse:
     )
     if result.mailbox is None:
         return render(request, "mailboxes/connect_failed.html", {"error": result.error}, status=400)
-    mailbox = result.mailbox
     verb = "connected" if result.created else "reconnected"
-    if mailbox.is_connected:
-        messages.success(request, f"{mailbox.email} is {verb}: sending and reading work.")
-    else:
-        messages.error(
-            request, f"{mailbox.email} was {verb} but could not log in. SMTP: {result.smtp}. IMAP: {result.imap}."
-        )
+    messages.success(
+        request, f"{result.mailbox.email} is {verb} through {result.provider}; checking that sending and reading work."
+    )
     return redirect("mailboxes:index")
 
 

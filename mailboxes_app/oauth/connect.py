@@ -13,8 +13,10 @@
    endpoint over TLS, so its signature need not be checked (OIDC Core
    §3.1.3.7).
 4. `mailbox_oauth_connect` creates the mailbox, or reconnects the owner's
-   mailbox with that address (same row), then SMTP and IMAP are verified at
-   once; a connected mailbox resumes the enrollments that waited on it.
+   mailbox with that address (same row), and its SMTP and IMAP logins are
+   verified at once (the `nudge.mailbox_verify` task, whose progress the
+   mailbox's card shows); once connected, the enrollments that waited on it
+   resume.
 """
 from __future__ import annotations
 
@@ -53,13 +55,12 @@ PROVIDER_ERRORS = {
 
 @dataclass(frozen=True)
 class ConnectResult:
-    """What the callback did: a mailbox (and the verification's words) or one sentence why not."""
+    """What the callback did: a mailbox (its verification queued) or one sentence why not."""
 
     mailbox: Mailbox | None = None
     created: bool = False
     error: str = ""
-    smtp: str = ""
-    imap: str = ""
+    provider: str = ""
 
 
 def _hash(value: str) -> str:
@@ -118,11 +119,10 @@ def oauth_callback(
             f"{START_AGAIN}"
         )
     mailbox, created = mailbox_oauth_connect(owner=user, provider=provider, email=address, token=token, now=now)
-    from mailboxes_app.services import mailbox_verify
+    from mailboxes_app.services import mailbox_verify_request
 
-    result = mailbox_verify(mailbox=mailbox)
-    mailbox.refresh_from_db()
-    return ConnectResult(mailbox=mailbox, created=created, smtp=result.smtp, imap=result.imap)
+    mailbox_verify_request(mailbox=mailbox)
+    return ConnectResult(mailbox=mailbox, created=created, provider=provider.label)
 
 
 def _take_state(

@@ -2,6 +2,8 @@
 local provider's consent page through plain HTTP (as the browser would post it)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
@@ -38,6 +40,11 @@ def consent(oauth: OAuthServer, authorize_url: str, *, login: str, decision: str
     return f"{callback.path}?{callback.query}"
 
 
-def connect(client: Client, oauth: OAuthServer, *, provider: str = "google", login: str = "rep@acme.example"):
-    """The whole flow; returns Nudge's answer to the callback."""
-    return client.get(consent(oauth, start(client, provider), login=login))
+def connect(
+    client: Client, oauth: OAuthServer, run_tasks: Callable[[], Any], *, provider: str = "google",
+    login: str = "rep@acme.example",
+):
+    """The whole flow; returns Nudge's answer to the callback (the verification it queues has run)."""
+    callback = consent(oauth, start(client, provider), login=login)
+    with run_tasks():
+        return client.get(callback)

@@ -95,8 +95,8 @@ def test_the_microsoft_endpoints_default_to_the_configured_tenant(monkeypatch):
         importlib.reload(nudge_settings)
 
 
-def test_a_rep_connects_a_google_mailbox_that_is_verified_at_once(providers, browser, rep, xoauth2_smtp):
-    answer = connect(browser, providers, login="rep@acme.example")
+def test_a_rep_connects_a_google_mailbox_that_is_verified_at_once(providers, browser, rep, xoauth2_smtp, run_tasks):
+    answer = connect(browser, providers, run_tasks, login="rep@acme.example")
 
     assert answer.status_code == 302
     assert answer["Location"] == "/mailboxes/"
@@ -112,8 +112,8 @@ def test_a_rep_connects_a_google_mailbox_that_is_verified_at_once(providers, bro
     assert "rep@acme.example is connected" in page
 
 
-def test_tokens_are_stored_encrypted(providers, browser, rep):
-    connect(browser, providers, login="rep@acme.example")
+def test_tokens_are_stored_encrypted(providers, browser, rep, run_tasks):
+    connect(browser, providers, run_tasks, login="rep@acme.example")
     mailbox = Mailbox.objects.get(email="rep@acme.example")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -127,22 +127,24 @@ def test_tokens_are_stored_encrypted(providers, browser, rep):
     assert refresh not in stored[1]
 
 
-def test_a_microsoft_mailbox_takes_its_address_from_preferred_username_and_its_limit(providers, browser, rep):
+def test_a_microsoft_mailbox_takes_its_address_from_preferred_username_and_its_limit(
+    providers, browser, rep, run_tasks
+):
     providers.address_claim = "preferred_username"
 
-    connect(browser, providers, provider="microsoft", login="Rep@Contoso.example")
+    connect(browser, providers, run_tasks, provider="microsoft", login="Rep@Contoso.example")
 
     mailbox = Mailbox.objects.get(owner=rep, email="rep@contoso.example")
     assert (mailbox.provider, mailbox.status, mailbox.daily_limit) == ("microsoft", "connected", 10_000)
 
 
-def test_reconnecting_an_address_updates_the_same_mailbox(providers, browser, rep):
-    connect(browser, providers, login="rep@acme.example")
+def test_reconnecting_an_address_updates_the_same_mailbox(providers, browser, rep, run_tasks):
+    connect(browser, providers, run_tasks, login="rep@acme.example")
     first = Mailbox.objects.get(email="rep@acme.example")
     old_tokens = _tokens(first)
     Mailbox.objects.filter(pk=first.pk).update(daily_limit=500, status="disconnected", status_detail="x")
 
-    connect(browser, providers, login="rep@acme.example")
+    connect(browser, providers, run_tasks, login="rep@acme.example")
 
     [again] = Mailbox.objects.filter(owner=rep, email="rep@acme.example")
     assert again.pk == first.pk
@@ -151,10 +153,10 @@ def test_reconnecting_an_address_updates_the_same_mailbox(providers, browser, re
     assert _tokens(again) != old_tokens
 
 
-def test_a_password_mailbox_with_the_address_is_the_one_reconnected(providers, browser, rep):
+def test_a_password_mailbox_with_the_address_is_the_one_reconnected(providers, browser, rep, run_tasks):
     password_box = MailboxFactory(owner=rep, email="rep@acme.example", is_primary=False)
 
-    connect(browser, providers, login="rep@acme.example")
+    connect(browser, providers, run_tasks, login="rep@acme.example")
 
     password_box.refresh_from_db()
     assert (password_box.provider, password_box.smtp_password, password_box.status) == ("google", "", "connected")
@@ -269,8 +271,8 @@ def test_an_unconfigured_provider_starts_nothing(settings, browser):
     assert not MailboxOAuthState.objects.exists()
 
 
-def test_no_token_appears_in_any_api_answer_page_or_admin_page(providers, browser, rep, admin_user):
-    connect(browser, providers, login="rep@acme.example")
+def test_no_token_appears_in_any_api_answer_page_or_admin_page(providers, browser, rep, admin_user, run_tasks):
+    connect(browser, providers, run_tasks, login="rep@acme.example")
     mailbox = Mailbox.objects.get(email="rep@acme.example")
     secrets = _tokens(mailbox)
     api = api_client(rep)
@@ -288,7 +290,7 @@ def test_no_token_appears_in_any_api_answer_page_or_admin_page(providers, browse
         admin.get("/admin/mailboxes_app/mailbox/"),
     ]
     for answer in answers:
-        assert answer.status_code == 200, answer.content[:300]
+        assert answer.status_code in (200, 202), answer.content[:300]
         body = answer.content.decode()
         assert not any(secret in body for secret in secrets)
     detail = answers[1].json()
@@ -296,8 +298,8 @@ def test_no_token_appears_in_any_api_answer_page_or_admin_page(providers, browse
     assert not any(key.startswith("oauth") for key in detail)
 
 
-def test_the_api_lets_caps_and_names_change_but_not_an_oauth_mailboxs_servers(providers, browser, rep):
-    connect(browser, providers, login="rep@acme.example")
+def test_the_api_lets_caps_and_names_change_but_not_an_oauth_mailboxs_servers(providers, browser, rep, run_tasks):
+    connect(browser, providers, run_tasks, login="rep@acme.example")
     mailbox = Mailbox.objects.get(email="rep@acme.example")
     api = api_client(rep)
 
@@ -334,8 +336,8 @@ def test_the_admin_settings_page_names_configured_providers_and_the_redirect_uri
     assert "Not configured (set MICROSOFT_OAUTH_CLIENT_ID" in page
 
 
-def test_the_edit_page_of_an_oauth_mailbox_changes_only_its_name_and_cap(providers, browser, rep):
-    connect(browser, providers, login="rep@acme.example")
+def test_the_edit_page_of_an_oauth_mailbox_changes_only_its_name_and_cap(providers, browser, rep, run_tasks):
+    connect(browser, providers, run_tasks, login="rep@acme.example")
     mailbox = Mailbox.objects.get(email="rep@acme.example")
 
     answer = browser.post(f"/mailboxes/{mailbox.pk}/edit/", {"display_name": "Rep A", "daily_limit": "900",

@@ -54,9 +54,9 @@ def google(settings, oauth_providers, xoauth2_smtp, portal):
     return oauth_providers
 
 
-def _connect(browser: Client, oauth, *, provider: str = "google") -> Mailbox:
+def _connect(browser: Client, oauth, run_tasks, *, provider: str = "google") -> Mailbox:
     with time_machine.travel(START, tick=False):
-        answer = connect(browser, oauth, provider=provider, login=ADDRESS)
+        answer = connect(browser, oauth, run_tasks, provider=provider, login=ADDRESS)
     assert answer.status_code == 302, answer.content[:400]
     mailbox = Mailbox.objects.get(email=ADDRESS)
     assert mailbox.is_connected, mailbox.status_detail
@@ -84,8 +84,8 @@ def _send(at: str = START) -> None:
 
 
 @pytest.mark.django_db
-def test_an_email_goes_out_over_xoauth2_as_the_mailboxs_address(google, browser, rep, xoauth2_smtp):
-    mailbox = _connect(browser, google)
+def test_an_email_goes_out_over_xoauth2_as_the_mailboxs_address(google, browser, rep, xoauth2_smtp, run_tasks):
+    mailbox = _connect(browser, google, run_tasks)
     enrollment = _enroll(rep, mailbox)
 
     _send()
@@ -99,8 +99,8 @@ def test_an_email_goes_out_over_xoauth2_as_the_mailboxs_address(google, browser,
 
 
 @pytest.mark.django_db
-def test_a_token_about_to_expire_is_refreshed_before_it_is_used(google, browser, rep, xoauth2_smtp):
-    mailbox = _connect(browser, google)
+def test_a_token_about_to_expire_is_refreshed_before_it_is_used(google, browser, rep, xoauth2_smtp, run_tasks):
+    mailbox = _connect(browser, google, run_tasks)
     enrollment = _enroll(rep, mailbox)
     old = mailbox.oauth_access_token
     with time_machine.travel(START, tick=False):
@@ -120,9 +120,8 @@ def test_a_token_about_to_expire_is_refreshed_before_it_is_used(google, browser,
 
 @pytest.mark.django_db
 def test_the_provider_ending_a_token_early_means_one_refresh_and_the_email_sent_once(
-    google, browser, rep, xoauth2_smtp
-):
-    mailbox = _connect(browser, google)
+    google, browser, rep, xoauth2_smtp, run_tasks):
+    mailbox = _connect(browser, google, run_tasks)
     enrollment = _enroll(rep, mailbox)
     google.end_access_tokens(ADDRESS)
 
@@ -139,9 +138,8 @@ def test_the_provider_ending_a_token_early_means_one_refresh_and_the_email_sent_
 
 @pytest.mark.django_db
 def test_a_revoked_grant_disconnects_the_mailbox_the_email_waits_and_a_reconnect_sends_it_once(
-    google, browser, rep, xoauth2_smtp
-):
-    mailbox = _connect(browser, google)
+    google, browser, rep, xoauth2_smtp, run_tasks):
+    mailbox = _connect(browser, google, run_tasks)
     enrollment = _enroll(rep, mailbox)
     google.revoke_grants(ADDRESS)  # the rep withdrew consent: tokens and refresh token die
 
@@ -164,7 +162,7 @@ def test_a_revoked_grant_disconnects_the_mailbox_the_email_waits_and_a_reconnect
     assert 'href="/mailboxes/connect/google/"' in page
     assert ">Reconnect</a>" in page
 
-    again = _connect(browser, google)
+    again = _connect(browser, google, run_tasks)
     _send(LATER)
 
     assert again.pk == mailbox.pk
@@ -178,8 +176,10 @@ def test_a_revoked_grant_disconnects_the_mailbox_the_email_waits_and_a_reconnect
 
 
 @pytest.mark.django_db
-def test_a_token_endpoint_that_is_down_is_a_retry_later_never_a_disconnect(google, browser, rep, xoauth2_smtp):
-    mailbox = _connect(browser, google)
+def test_a_token_endpoint_that_is_down_is_a_retry_later_never_a_disconnect(
+    google, browser, rep, xoauth2_smtp, run_tasks
+):
+    mailbox = _connect(browser, google, run_tasks)
     enrollment = _enroll(rep, mailbox)
     google.end_access_tokens(ADDRESS)
     google.token_endpoint_down = True
@@ -201,9 +201,9 @@ def test_a_token_endpoint_that_is_down_is_a_retry_later_never_a_disconnect(googl
 
 
 @pytest.mark.django_db
-def test_microsofts_rotating_refresh_tokens_survive_two_refreshes(google, browser):
+def test_microsofts_rotating_refresh_tokens_survive_two_refreshes(google, browser, run_tasks):
     google.rotate_refresh_tokens = True
-    mailbox = _connect(browser, google, provider="microsoft")
+    mailbox = _connect(browser, google, run_tasks, provider="microsoft")
     first_refresh = mailbox.oauth_refresh_token
     seen = []
     for hour in (2, 4):  # each time the access token has expired
@@ -222,11 +222,11 @@ def test_microsofts_rotating_refresh_tokens_survive_two_refreshes(google, browse
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_workers_refresh_once(google, browser, rep):
+def test_parallel_workers_refresh_once(google, browser, rep, run_tasks):
     if connection.vendor == "sqlite":
         pytest.skip("row locks across threads need PostgreSQL (CI runs this on PostgreSQL)")
     google.refresh_delay = 0.5  # every worker asks while the first refresh is still in flight
-    mailbox = _connect(browser, google)
+    mailbox = _connect(browser, google, run_tasks)
     Mailbox.objects.filter(pk=mailbox.pk).update(oauth_expires_at=timezone.now() - timedelta(minutes=1))
     tokens: list[str] = []
     errors: list[BaseException] = []
@@ -252,8 +252,10 @@ def test_parallel_workers_refresh_once(google, browser, rep):
 
 
 @pytest.mark.django_db
-def test_without_a_refresh_token_or_after_invalid_grant_the_token_service_is_not_asked_again(google, browser):
-    mailbox = _connect(browser, google)
+def test_without_a_refresh_token_or_after_invalid_grant_the_token_service_is_not_asked_again(
+    google, browser, run_tasks
+):
+    mailbox = _connect(browser, google, run_tasks)
     google.revoke_grants(ADDRESS)
     with time_machine.travel("2026-11-23T12:00:00+02:00", tick=False):
         with pytest.raises(OAuthRevoked):
@@ -264,8 +266,8 @@ def test_without_a_refresh_token_or_after_invalid_grant_the_token_service_is_not
 
 
 @pytest.mark.django_db
-def test_a_token_endpoint_that_is_down_raises_unavailable_and_changes_nothing(google, browser):
-    mailbox = _connect(browser, google)
+def test_a_token_endpoint_that_is_down_raises_unavailable_and_changes_nothing(google, browser, run_tasks):
+    mailbox = _connect(browser, google, run_tasks)
     google.token_endpoint_down = True
     with time_machine.travel("2026-11-23T12:00:00+02:00", tick=False), pytest.raises(OAuthUnavailable):
         access_token(Mailbox.objects.get(pk=mailbox.pk))
@@ -294,8 +296,8 @@ def _reply(enrollment: Enrollment) -> bytes:
 
 
 @pytest.mark.django_db
-def test_a_reply_read_over_imap_with_xoauth2_unenrolls_replied(google_with_dovecot, dovecot, browser, rep):
-    mailbox = _connect(browser, google_with_dovecot)
+def test_a_reply_read_over_imap_with_xoauth2_unenrolls_replied(google_with_dovecot, dovecot, browser, rep, run_tasks):
+    mailbox = _connect(browser, google_with_dovecot, run_tasks)
     enrollment = _enroll(rep, mailbox)
     _send()
     dovecot.deliver(ADDRESS, _reply(enrollment))
@@ -310,8 +312,10 @@ def test_a_reply_read_over_imap_with_xoauth2_unenrolls_replied(google_with_dovec
 
 
 @pytest.mark.django_db
-def test_imap_refreshes_once_when_the_provider_ended_the_token_early(google_with_dovecot, dovecot, browser, rep):
-    mailbox = _connect(browser, google_with_dovecot)
+def test_imap_refreshes_once_when_the_provider_ended_the_token_early(
+    google_with_dovecot, dovecot, browser, rep, run_tasks
+):
+    mailbox = _connect(browser, google_with_dovecot, run_tasks)
     google_with_dovecot.end_access_tokens(ADDRESS)
 
     with time_machine.travel("2026-11-23T12:00:00+02:00", tick=False):

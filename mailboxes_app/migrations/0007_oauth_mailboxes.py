@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailboxes_app', '0005_outbound_lease_index_covers_sent'),
+        ('mailboxes_app', '0006_verification_progress'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
