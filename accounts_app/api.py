@@ -1,4 +1,4 @@
-"""`/users/`, `/teams/`, `/portal/`: admins write, everybody signed in reads users and teams.
+"""`/users/`, `/teams/`, `/portal/`, `/private-apps/`: admins write, everybody signed in reads users and teams.
 
 Non-admins may list users (reps pick senders and share sequences with
 colleagues) but see only a colleague's public fields; their own record,
@@ -10,15 +10,24 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import permissions
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts_app import services
-from accounts_app.models import PortalSettings, Team, User
-from accounts_app.serializers import PortalSerializer, TeamSerializer, UserFilterSerializer, UserSerializer
+from accounts_app.models import PortalSettings, PrivateApp, Team, User
+from accounts_app.private_apps import private_app_create, private_app_revoke, private_apps_visible_to
+from accounts_app.serializers import (
+    PortalSerializer,
+    PrivateAppCreatedSerializer,
+    PrivateAppSerializer,
+    TeamSerializer,
+    UserFilterSerializer,
+    UserSerializer,
+)
 from config.api.permissions import IsAdmin, IsAdminOrReadOnly
 from config.api.viewsets import ServiceModelViewSet
 
@@ -99,3 +108,38 @@ class PortalView(APIView):
         serializer.is_valid(raise_exception=True)
         portal = services.portal_update(data=dict(serializer.validated_data))
         return Response(PortalSerializer(portal).data)
+
+
+class PrivateAppViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Private app tokens: your own (an admin: everyone's). The token is in the create answer only.
+
+    Managing tokens needs a password-backed session or API token: a private
+    app token can't mint or revoke tokens, so a leaked one can't widen itself.
+    """
+
+    serializer_class = PrivateAppSerializer
+    lookup_value_regex = r"\d+"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if isinstance(request.auth, PrivateApp):
+            raise PermissionDenied("A private app token can't manage private app tokens; sign in instead.")
+
+    def get_queryset(self) -> QuerySet[PrivateApp]:
+        return private_apps_visible_to(self.request.user)
+
+    @extend_schema(request=PrivateAppSerializer, responses={201: PrivateAppCreatedSerializer})
+    def create(self, request: Request) -> Response:
+        payload = PrivateAppSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        app, token = private_app_create(
+            user=request.user, name=payload.validated_data["name"], scopes=payload.validated_data["scopes"]
+        )
+        answer = PrivateAppCreatedSerializer(app).data
+        answer["token"] = token
+        return Response(answer, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: PrivateApp) -> None:
+        private_app_revoke(app=instance, caller=self.request.user)

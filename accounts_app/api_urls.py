@@ -4,11 +4,12 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts_app.api import PortalView, TeamViewSet, UserViewSet
+from accounts_app.api import PortalView, PrivateAppViewSet, TeamViewSet, UserViewSet
 
 router = SimpleRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
+router.register("private-apps", PrivateAppViewSet, basename="private-app")
 
 urlpatterns = [
     path("portal/", PortalView.as_view(), name="portal"),

@@ -121,3 +121,46 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class PrivateApp(models.Model):
+    """A private app token: a scoped, revocable credential that acts as its user.
+
+    Sent as `Authorization: Bearer <token>`. The token is shown once, when it is
+    made; only its SHA-256 is kept (the token is 256 random bits, so a fast hash
+    is enough — there is no password to stretch). Revoking deletes the row.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="private_apps")
+    name = models.CharField(max_length=120)
+    # Scope names from accounts_app.private_apps.SCOPES.
+    scopes = models.JSONField(default=list)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The token's first characters, so its owner can tell tokens apart without the secret.
+    token_prefix = models.CharField(max_length=24)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Touched at most once a minute per token (PRIVATE_APP_TOUCH_SECONDS), not on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_prefix}…) of {self.user}"
+
+
+class PrivateAppWindow(models.Model):
+    """Requests one private app made in one fixed rate-limit window (the burst limit's counter).
+
+    Counted with one INSERT … ON CONFLICT DO UPDATE … RETURNING, so every web
+    process sees the same count; a token's older windows are deleted when its
+    next window opens.
+    """
+
+    app = models.ForeignKey(PrivateApp, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Which window: milliseconds since the epoch // the window length.
+    slot = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "slot"], name="private_app_window_unique")]

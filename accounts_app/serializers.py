@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts_app.models import PortalSettings, Seat, Team, User
+from accounts_app.models import PortalSettings, PrivateApp, Seat, Team, User
 from accounts_app.selectors import user_daily_send_limit
 from accounts_app.services import MAX_SEND_LIMIT
 from config.api.fields import IdListField
@@ -90,3 +90,23 @@ class PortalSerializer(serializers.Serializer):
             },
             "out_of_office_default_days": portal.out_of_office_default_days,
         }
+
+
+class PrivateAppSerializer(serializers.ModelSerializer):
+    """A private app token as listed: never the token itself (it exists only in the create answer)."""
+
+    scopes = serializers.ListField(child=serializers.CharField(max_length=100), max_length=20)
+    prefix = serializers.CharField(source="token_prefix", read_only=True, help_text="The token's first characters.")
+
+    class Meta:
+        model = PrivateApp
+        fields = ("id", "name", "scopes", "created_at", "last_used_at", "user", "prefix")
+        read_only_fields = ("id", "created_at", "last_used_at", "user", "prefix")
+        extra_kwargs = {"name": {"max_length": 500, "allow_blank": True}}
+
+
+class PrivateAppCreatedSerializer(PrivateAppSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown in this answer only; store it now.")
+
+    class Meta(PrivateAppSerializer.Meta):
+        fields = (*PrivateAppSerializer.Meta.fields, "token")

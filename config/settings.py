@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "mailboxes_app",
     "sequences_app",
     "workflows_app",
+    "hubspot_api",
 ]
 
 MIDDLEWARE = [
@@ -244,10 +245,19 @@ GOOGLE_IMAP = env_mail_server("GOOGLE_IMAP", "imap.gmail.com:993:ssl")
 MICROSOFT_SMTP = env_mail_server("MICROSOFT_SMTP", "smtp.office365.com:587:starttls")
 MICROSOFT_IMAP = env_mail_server("MICROSOFT_IMAP", "outlook.office365.com:993:ssl")
 
+# --- Private app tokens and the HubSpot-compatible API ---------------------------------
+# Burst limit per private app token, as HubSpot's private apps: this many requests per window.
+PRIVATE_APP_BURST_LIMIT = env_int("PRIVATE_APP_BURST_LIMIT", 190, minimum=1)
+PRIVATE_APP_BURST_INTERVAL_SECONDS = env_int("PRIVATE_APP_BURST_INTERVAL_SECONDS", 10, minimum=1)
+# A token's last_used_at is rewritten at most this often (one UPDATE, not one per request).
+PRIVATE_APP_TOUCH_SECONDS = 60
+
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Bearer <private app token>`, with the token's nudge.api.* scopes.
+        "config.api.authentication.PrivateAppAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/v1/", include("config.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # HubSpot's Sequences API paths (automation/v4/sequences, automation/sequences/2026-09).
+    path("", include("hubspot_api.urls")),
     path("", include("sequences_app.public_urls")),
     path("", include("accounts_app.urls")),
     path("", include("contacts_app.urls")),

@@ -1,6 +1,14 @@
-"""`POST /api/v1/auth/token/`: trade a username and password for an API token."""
+"""`POST /api/v1/auth/token/`: trade a username and password for an API token.
+
+Private app tokens (`Authorization: Bearer <token>`) are checked in
+config.api.authentication (a module DRF's settings can import without
+importing its views, which this one does); their OpenAPI scheme is here.
+"""
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -38,3 +46,14 @@ class TokenObtainView(APIView):
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
+
+
+
+class PrivateAppAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Names the Bearer scheme in `/api/schema/`."""
+
+    target_class = "config.api.authentication.PrivateAppAuthentication"
+    name = "privateAppToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "A private app token (Settings → Private apps)."}
