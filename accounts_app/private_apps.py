@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -115,7 +115,8 @@ def private_app_hit(app: PrivateApp, *, now: datetime | None = None) -> Burst:
     limit = settings.PRIVATE_APP_BURST_LIMIT
     slot = int(now.timestamp() * 1000) // interval_ms
     table = connection.ops.quote_name(PrivateAppWindow._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement, atomic on its own: no transaction (or savepoint) around it.
+    with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (app_id, slot, hits) VALUES (%s, %s, 1) "  # noqa: S608 (quoted table name)
             f"ON CONFLICT (app_id, slot) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",

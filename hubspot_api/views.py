@@ -267,9 +267,12 @@ def _limit(raw: str | None) -> int:
     """`limit`: 1 to 100 (default 100); a bigger one is taken as 100, as HubSpot does."""
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not re.fullmatch(r"[0-9]{1,12}", raw) or int(raw) < 1:
+    # Any count of digits: int() of thousands of them is refused by Python itself, so long ones are just "big".
+    digits = raw.lstrip("0") or "0"
+    value = (MAX_LIMIT if len(digits) > 6 else int(digits)) if re.fullmatch(r"[0-9]+", raw) else 0
+    if value < 1:
         raise invalid(f"limit {raw[:40]!r} must be a whole number from 1 to {MAX_LIMIT}.", field="limit")
-    return min(int(raw), MAX_LIMIT)
+    return min(value, MAX_LIMIT)
 
 
 def _encode_cursor(pk: int) -> str:
