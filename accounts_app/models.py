@@ -164,3 +164,6 @@ class PrivateAppWindow(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "slot"], name="private_app_window_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.hits} requests of private app {self.app_id} in window {self.slot}"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts_app.models import PrivateApp, PrivateAppWindow, User
 from config.errors import NotAllowed, ValidationFailed
 
-TOKEN_PREFIX = "pat-nudge-"
+TOKEN_PREFIX = "pat-nudge-"  # noqa: S105 (the public start of every token, not a secret)
 # The part of a token kept in clear (and shown in lists) to tell tokens apart.
 SHOWN_PREFIX_LENGTH = len(TOKEN_PREFIX) + 4
 

@@ -1,4 +1,4 @@
-"""accounts_app's pages: log in and out, notifications, Settings (admins)."""
+"""accounts_app's pages: log in and out, notifications, Settings (private apps for all, the rest for admins)."""
 from __future__ import annotations
 
 from django.urls import path
@@ -15,4 +15,8 @@ urlpatterns = [
     path("settings/teams/", views.settings_team, name="settings-team-create"),
     path("settings/teams/<int:pk>/", views.settings_team, name="settings-team"),
     path("settings/portal/", views.settings_portal, name="settings-portal"),
+    path("settings/private-apps/", views.settings_private_app_create, name="settings-private-app-create"),
+    path(
+        "settings/private-apps/<int:pk>/revoke/", views.settings_private_app_revoke, name="settings-private-app-revoke"
+    ),
 ]

@@ -1,8 +1,10 @@
-"""Pages of accounts_app: log in and out, notifications, and the admins' Settings.
+"""Pages of accounts_app: log in and out, notifications, and Settings.
 
 Settings writes go through accounts_app.services (the same functions as the
 API), so the rules — one seat per user, the last admin stays, real time
-zones and holiday countries — are the services'.
+zones and holiday countries — are the services'. Everyone has the Private
+apps tab (their own tokens; an admin sees everyone's); the other tabs are
+for admins.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts_app.models import PortalSettings, Seat, Team, User
 from accounts_app.notifications import notifications_mark_read, notifications_recent
+from accounts_app.private_apps import SCOPES, private_app_create, private_app_revoke, private_apps_visible_to
 from accounts_app.services import holiday_countries, portal_update, team_create, team_delete, team_update, user_update
 from config.errors import ServiceError
 from mailboxes_app.oauth.providers import oauth_providers, redirect_uri
@@ -61,14 +64,22 @@ def _admin_only(request: HttpRequest) -> None:
         raise PermissionDenied("Settings are for admins.")
 
 
+ADMIN_TABS = ("users", "teams", "portal")
+PRIVATE_APPS_TAB = "private-apps"
+
+
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    _admin_only(request)
-    tab = request.GET.get("tab", "users")
-    if tab not in ("users", "teams", "portal"):
-        tab = "users"
+    default = "users" if request.user.is_staff else PRIVATE_APPS_TAB
+    tab = request.GET.get("tab", default)
+    if tab not in (*ADMIN_TABS, PRIVATE_APPS_TAB):
+        tab = default
+    if tab in ADMIN_TABS:
+        _admin_only(request)
     context: dict[str, Any] = {"tab": tab, "errors": {}}
-    if tab == "users":
+    if tab == PRIVATE_APPS_TAB:
+        context.update(_private_apps_context(request))
+    elif tab == "users":
         context["users"] = (
             User.objects.select_related("seat")
             .prefetch_related(Prefetch("teams", queryset=Team.objects.only("id", "name")))
@@ -168,6 +179,41 @@ def settings_portal(request: HttpRequest) -> HttpResponse:
     context = _portal_context(portal, errors)
     context["submitted"] = request.POST
     return render(request, "accounts/settings.html", context, status=400)
+
+
+def _private_apps_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        "tab": PRIVATE_APPS_TAB,
+        "errors": {},
+        "apps": private_apps_visible_to(request.user).order_by("user__username", "-created_at", "-id"),
+        "scopes": SCOPES,
+        "portal_tz": PortalSettings.load().time_zone,
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def settings_private_app_create(request: HttpRequest) -> HttpResponse:
+    """Make a token and show it on this answer only: it goes in no message, session or redirect."""
+    name, scopes = request.POST.get("name", ""), request.POST.getlist("scopes")
+    try:
+        app, token = private_app_create(user=request.user, name=name, scopes=scopes)
+    except ServiceError as exc:
+        context = _private_apps_context(request, errors=exc.extra.get("fields") or {}, submitted=request.POST)
+        return render(request, "accounts/settings.html", context, status=400)
+    response = render(request, "accounts/settings.html", _private_apps_context(request, created=app, token=token))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def settings_private_app_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    app = get_object_or_404(private_apps_visible_to(request.user), pk=pk)
+    private_app_revoke(app=app, caller=request.user)
+    messages.success(request, f"Token {app.name} revoked: it no longer works.")
+    return redirect(f"/settings/?tab={PRIVATE_APPS_TAB}")
 
 
 def _ints(values: list[str]) -> list[int]:

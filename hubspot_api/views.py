@@ -210,7 +210,8 @@ class EnrollmentCreateView(HubSpotView):
             raise invalid("senderEmail is required: the address of one of the user's connected inboxes.",
                           field="senderEmail", code="REQUIRED")
         alias = body.get("senderAliasAddress")
-        if alias not in (None, "") and (not isinstance(alias, str) or alias.strip().lower() != sender_email.strip().lower()):
+        same_address = isinstance(alias, str) and alias.strip().lower() == sender_email.strip().lower()
+        if alias not in (None, "") and not same_address:
             raise invalid("Nudge sends from the inbox's own address; sender aliases are not supported.",
                           field="senderAliasAddress")
         mailbox = Mailbox.objects.filter(owner=sender, email__iexact=sender_email.strip()).first()
@@ -330,7 +331,7 @@ _REFUSALS: dict[str, tuple[int, str, str]] = {
     "BLOCKED_ADDRESS": (400, VALIDATION_ERROR, "Contact's email address is blocked"),
     "BLOCKED_DOMAIN": (400, VALIDATION_ERROR, "Contact's email domain is blocked"),
     "DAILY_SEND_LIMIT_REACHED": (400, VALIDATION_ERROR, "User {user} has reached the daily sequence email limit"),
-    "MISSING_TOKEN_VALUES": (400, VALIDATION_ERROR, "Contact is missing values the sequence's personalization tokens need"),
+    "MISSING_TOKEN_VALUES": (400, VALIDATION_ERROR, "Contact lacks values the sequence's personalization tokens need"),
     "INVALID_START_STEP": (400, VALIDATION_ERROR, "Sequence {sequence} has no steps to enroll into"),
 }
 

@@ -162,7 +162,7 @@ def test_the_cursor_is_opaque_and_a_forged_one_is_a_validation_error(hub, rep):
 
 
 def test_limit_defaults_to_100_caps_at_100_and_rejects_nonsense(hub, rep):
-    for n in range(101):
+    for _ in range(101):
         SequenceFactory(owner=rep)
     assert len(hub.get("", {"userId": rep.pk}).json()["results"]) == 100
     assert len(hub.get("", {"userId": rep.pk, "limit": 10**30}).json()["results"]) == 100

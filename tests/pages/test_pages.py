@@ -64,10 +64,15 @@ def test_unknown_pages_get_the_product_404_and_the_api_keeps_json(rep_client):
     assert api.json()["code"] == "NOT_FOUND"
 
 
-def test_settings_are_for_admins_only(rep_client):
-    response = rep_client.get("/settings/")
-    assert response.status_code == 403
-    assert "You can't open this page" in html(response)
+def test_settings_other_than_private_apps_are_for_admins_only(rep_client):
+    for tab in ("users", "teams", "portal"):
+        response = rep_client.get(f"/settings/?tab={tab}")
+        assert response.status_code == 403
+        assert "You can't open this page" in html(response)
+    own = rep_client.get("/settings/")
+    assert own.status_code == 200
+    assert "New private app token" in html(own)
+    assert "Users and seats" not in html(own)
 
 
 # --- CRM pages -----------------------------------------------------------------------------------
