@@ -66,7 +66,7 @@ def as_hubspot_error(exc: Exception) -> HubSpotError | None:
     if isinstance(exc, Http404 | exceptions.NotFound):
         return not_found("The resource was not found.")
     if isinstance(exc, exceptions.MethodNotAllowed):
-        return HubSpotError(405, VALIDATION_ERROR, f"The method {exc.args[0] if exc.args else ''} is not allowed here.")
+        return HubSpotError(405, VALIDATION_ERROR, str(exc.detail))
     if isinstance(exc, exceptions.APIException):
         return HubSpotError(exc.status_code, VALIDATION_ERROR, str(exc.detail))
     if isinstance(exc, SuspiciousOperation):

@@ -74,6 +74,8 @@ class HubSpotView(APIView):
     permission_classes: list[Any] = []
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _JSONAlways
+    # No OPTIONS description in Nudge's own shape: OPTIONS is a 405 like any other method these paths lack.
+    metadata_class = None
     # HubSpot's own spec describes these paths; they stay out of Nudge's /api/schema/.
     schema = None
     family = shapes.V4

@@ -192,6 +192,7 @@ def test_an_unknown_path_or_method_answers_in_hubspots_shape(hub, rep, sequence)
         hub.get("/"),
         hub.http.delete(f"{hub.prefix}/{sequence.pk}?userId={rep.pk}"),
         hub.get(ENROLL, {"userId": rep.pk}),
+        hub.http.options(f"{hub.prefix}?userId={rep.pk}"),
     ):
         assert response.status_code in (404, 405)
         assert response.json()["status"] == "error"
@@ -211,6 +212,13 @@ def test_a_garbage_enrollment_body_is_a_validation_error_and_enrolls_nobody(hub,
     body = assert_matches_spec(response, family=family, method="POST", template="/enrollments")
     assert body["category"] == "VALIDATION_ERROR"
     assert not Enrollment.objects.exists()
+
+
+def test_a_body_too_big_to_read_is_a_validation_error(hub, rep, family, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = hub.post(f"{ENROLL}?userId={rep.pk}", None, raw=b'{"contactId": "' + b"1" * 5000 + b'"}')
+    assert response.status_code == 400
+    assert_matches_spec(response, family=family, method="POST", template="/enrollments")
 
 
 def test_numbers_for_ids_are_accepted_as_hubspot_clients_send_them(hub, rep, sequence):
