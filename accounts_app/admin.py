@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 
-from accounts_app.models import Notification, PortalSettings, Seat, Team, User
+from accounts_app.models import Notification, PortalSettings, PrivateApp, Seat, Team, User
 from accounts_app.services import seat_remove
 
 
@@ -84,3 +84,20 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("user__username", "message")
     raw_id_fields = ("user",)
+
+
+@admin.register(PrivateApp)
+class PrivateAppAdmin(admin.ModelAdmin):
+    """Tokens are made in Settings or the API (the token is shown once there); here they are seen and revoked."""
+
+    list_display = ("name", "user", "token_prefix", "created_at", "last_used_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "user__username", "user__email", "token_prefix")
+    fields = ("name", "user", "scopes", "token_prefix", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

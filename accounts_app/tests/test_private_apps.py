@@ -145,3 +145,16 @@ def test_last_used_at_is_written_at_most_once_a_minute(rep):
         private_app_authenticate(token)
     app.refresh_from_db()
     assert app.last_used_at.isoformat() == "2026-12-01T09:01:01+00:00"
+
+
+def test_the_django_admin_lists_and_revokes_tokens_without_their_hash(client, admin_user, rep):
+    app, token = private_app_create(user=rep, name="Legacy sync", scopes=[READ_SEQUENCES])
+    client.force_login(admin_user)
+    listing = client.get("/admin/accounts_app/privateapp/").content.decode()
+    assert "Legacy sync" in listing
+    detail = client.get(f"/admin/accounts_app/privateapp/{app.pk}/change/").content.decode()
+    assert app.token_hash not in detail
+    assert token not in detail
+    assert client.get("/admin/accounts_app/privateapp/add/").status_code == 403
+    client.post(f"/admin/accounts_app/privateapp/{app.pk}/delete/", {"post": "yes"})
+    assert private_app_authenticate(token) is None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -23,13 +25,21 @@ class HubSpotClient:
         self.http = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     def get(self, path: str, params: dict | None = None, **extra):
-        return self.http.get(self.prefix + path, params or {}, **extra)
+        return with_limit_headers(self.http.get(self.prefix + path, params or {}, **extra))
 
     def post(self, path: str, body: object, *, raw: bytes | None = None, **extra):
-        import json
-
         data = raw if raw is not None else json.dumps(body)
-        return self.http.post(self.prefix + path, data=data, content_type="application/json", **extra)
+        response = self.http.post(self.prefix + path, data=data, content_type="application/json", **extra)
+        return with_limit_headers(response)
+
+
+def with_limit_headers(response):
+    """Every answer says the burst limit; every answer to a valid token also says what is left of it."""
+    assert response["X-HubSpot-RateLimit-Max"].isdigit()
+    assert response["X-HubSpot-RateLimit-Interval-Milliseconds"].isdigit()
+    if response.status_code != 401:
+        assert response["X-HubSpot-RateLimit-Remaining"].isdigit()
+    return response
 
 
 def token_for(user: User, scopes: list[str] | None = None) -> str:
