@@ -92,7 +92,8 @@ def contact_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     if local.tzinfo is None:
         local = local.replace(tzinfo=ZoneInfo(PortalSettings.load().time_zone))
     try:
-        meeting_record(contact=contact, user=request.user, starts_at=local, title=request.POST.get("title", "")[:255])
+        meeting_record(contact=contact, user=request.user, caller=request.user, starts_at=local,
+                       title=request.POST.get("title", "")[:255])
     except ServiceError as exc:
         messages.error(request, service_error_text(exc))
     else:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts_app.models import Team, User
+from mailboxes_app.models import Mailbox
 from sequences_app.models import Document, EmailTemplate, Enrollment, Sequence, Snippet, Task
 
 
@@ -17,6 +18,23 @@ def sequences_visible_to(user: User) -> QuerySet[Sequence]:
     shared = Q(visibility=Sequence.Visibility.SPECIFIC) & (Q(shared_users=user) | Q(shared_teams__members=user))
     ids = Sequence.objects.filter(Q(owner=user) | Q(visibility=Sequence.Visibility.EVERYONE) | shared).values("id")
     return live.filter(id__in=ids)
+
+
+def sequences_with_enrollments_of(user: User) -> QuerySet[Sequence]:
+    """Live sequences the user sees, or sent enrollments in (pausing their own keeps working after the
+    sequence stops being shared with them); the others don't exist for them."""
+    if user.is_staff:
+        return Sequence.objects.filter(deleted_at__isnull=True)
+    sent = Enrollment.objects.filter(sender=user).values("sequence_id")
+    return Sequence.objects.filter(deleted_at__isnull=True).filter(
+        Q(id__in=sequences_visible_to(user).values("id")) | Q(id__in=sent)
+    )
+
+
+def mailboxes_visible_to(user: User) -> QuerySet[Mailbox]:
+    """A user's own mailboxes (admins: all)."""
+    mailboxes = Mailbox.objects.all()
+    return mailboxes if user.is_staff else mailboxes.filter(owner=user)
 
 
 def sequence_is_shared_with(sequence: Sequence, user: User) -> bool:

@@ -5,6 +5,12 @@ through `enrollment_create` with all its rules, unenrolling through
 `enrollments_unenroll`, setting a property through `contact_update` — and
 answers an `Outcome` instead of raising: a refusal becomes a failed history
 row with the rule's code, and the workflow goes on.
+
+Actions act with the authority of the workflow's actor (who saved it last):
+a sender or task owner other than the actor takes an admin actor, checked
+again now because roles change (`validation.person_refusal`), and the
+enrollment service gets the actor as its caller, so its own rules about
+callers hold for workflows too.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from sequences_app.services.enrollment_state import enrollments_unenroll
 from sequences_app.services.enrollments import enrollment_create
 from sequences_app.tokens import token_value, tokens_in, tokens_render
 from workflows_app.models import ActionType, Workflow
-from workflows_app.validation import CONTACT_OWNER
+from workflows_app.validation import CONTACT_OWNER, person_refusal
 
 logger = logging.getLogger(__name__)
 NO_OWNER = "NO_CONTACT_OWNER"
@@ -42,7 +48,7 @@ def action_perform(action: dict[str, Any], *, contact: Contact, workflow: Workfl
     """Do one (non-delay) action for the contact, in a savepoint: a failure leaves nothing half-written."""
     try:
         with transaction.atomic():
-            return _PERFORMERS[action["type"]](action, contact, now)
+            return _PERFORMERS[action["type"]](action, contact, workflow.actor, now)
     except ServiceError as exc:
         return Outcome(False, error_text(exc), exc.code)
     except Exception:
@@ -60,17 +66,17 @@ def error_text(exc: ServiceError) -> str:
     return exc.message[:500]
 
 
-def _enroll(action: dict[str, Any], contact: Contact, now: datetime) -> Outcome:
+def _enroll(action: dict[str, Any], contact: Contact, actor: User | None, now: datetime) -> Outcome:
     sequence = Sequence.objects.filter(pk=action["sequence"]).first()
     if sequence is None:
         return Outcome(False, "The sequence no longer exists.", "NOT_FOUND")
-    sender, refusal = _person(action["sender"], contact, role="sender")
+    sender, refusal = _person(action["sender"], contact, actor, role="sender")
     if refusal is not None:
         return refusal
     time_zone = contact.time_zone or PortalSettings.load().time_zone
     try:
         result = enrollment_create(
-            sequence=sequence, caller=None, contact_ids=[contact.pk], sender=sender,
+            sequence=sequence, caller=actor, via_workflow=True, contact_ids=[contact.pk], sender=sender,
             start_step=action.get("start_step") or 1, time_zone=time_zone, now=now,
         )
     except ServiceError as exc:
@@ -82,7 +88,7 @@ def _enroll(action: dict[str, Any], contact: Contact, now: datetime) -> Outcome:
     return Outcome(True, f"Enrolled in “{sequence.name}”, sent by {sender}.")
 
 
-def _unenroll(action: dict[str, Any], contact: Contact, now: datetime) -> Outcome:
+def _unenroll(action: dict[str, Any], contact: Contact, actor: User | None, now: datetime) -> Outcome:
     live = Enrollment.objects.filter(contact=contact, status__in=Enrollment.LIVE_STATUSES)
     if action.get("sequence"):
         live = live.filter(sequence_id=action["sequence"])
@@ -94,7 +100,7 @@ def _unenroll(action: dict[str, Any], contact: Contact, now: datetime) -> Outcom
     return Outcome(True, f"Unenrolled from “{names[0]}”.")
 
 
-def _set_property(action: dict[str, Any], contact: Contact, now: datetime) -> Outcome:
+def _set_property(action: dict[str, Any], contact: Contact, actor: User | None, now: datetime) -> Outcome:
     field, value = action["field"], action["value"]
     # Re-read: contact_update saves the whole row, and the run's copy may be minutes old.
     fresh = Contact.objects.get(pk=contact.pk)
@@ -115,8 +121,8 @@ def _set_property(action: dict[str, Any], contact: Contact, now: datetime) -> Ou
     return Outcome(True, f"{name} set to {shown}.")
 
 
-def _create_task(action: dict[str, Any], contact: Contact, now: datetime) -> Outcome:
-    owner, refusal = _person(action["owner"], contact, role="task owner")
+def _create_task(action: dict[str, Any], contact: Contact, actor: User | None, now: datetime) -> Outcome:
+    owner, refusal = _person(action["owner"], contact, actor, role="task owner")
     if refusal is not None:
         return refusal
     company = contact.company
@@ -134,7 +140,13 @@ def _create_task(action: dict[str, Any], contact: Contact, now: datetime) -> Out
     return Outcome(True, f"Task “{task.title}” created for {owner}, due {task.due_at:%Y-%m-%d %H:%M} UTC.")
 
 
-def _person(who: str | int, contact: Contact, *, role: str) -> tuple[User, None] | tuple[None, Outcome]:
+def _person(
+    who: str | int, contact: Contact, actor: User | None, *, role: str
+) -> tuple[User, None] | tuple[None, Outcome]:
+    """The user an action names, if the workflow's actor may act for them now."""
+    if (refusal := person_refusal(actor, who)) is not None:
+        code, sentence = refusal
+        return None, Outcome(False, f"The {role} was refused: {sentence}"[:500], code)
     if who == CONTACT_OWNER:
         if contact.owner_id is None:
             message = f"The contact has no owner to be the {role}; give the contact an owner, or name a user."
@@ -146,7 +158,7 @@ def _person(who: str | int, contact: Contact, *, role: str) -> tuple[User, None]
     return user, None
 
 
-_PERFORMERS: dict[str, Callable[[dict[str, Any], Contact, datetime], Outcome]] = {
+_PERFORMERS: dict[str, Callable[[dict[str, Any], Contact, User | None, datetime], Outcome]] = {
     ActionType.ENROLL_IN_SEQUENCE: _enroll,
     ActionType.UNENROLL_FROM_SEQUENCE: _unenroll,
     ActionType.SET_PROPERTY: _set_property,

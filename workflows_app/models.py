@@ -10,9 +10,14 @@ written in the same transaction as the change and processed by workers.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from accounts_app.models import User
 
 
 class TriggerType(models.TextChoices):
@@ -55,6 +60,10 @@ class Workflow(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="workflows"
     )
+    # Who saved it last: the workflow acts with this user's authority (`Workflow.actor`).
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +82,14 @@ class Workflow(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def actor(self) -> User | None:
+        """The user whose authority the workflow's actions carry: whoever saved it last.
+
+        Rows from before `updated_by` existed fall back to their creator.
+        """
+        return self.updated_by if self.updated_by_id is not None else self.created_by
 
 
 class WorkflowRun(models.Model):

@@ -48,7 +48,7 @@ def workflow_run_advance(*, run_id: int, action_index: int, now: datetime | None
     with transaction.atomic():
         run = (
             WorkflowRun.objects.select_for_update(of=("self",))
-            .select_related("workflow", "contact__owner", "contact__company")
+            .select_related("workflow__updated_by", "workflow__created_by", "contact__owner", "contact__company")
             .filter(pk=run_id, status=Status.WAITING, action_index=action_index, next_action_at__lte=now + _lease())
             .first()
         )

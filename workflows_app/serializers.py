@@ -20,12 +20,17 @@ class WorkflowSerializer(serializers.ModelSerializer):
                                               "set_property, delay, create_task (see API.md).")
     sequence = serializers.IntegerField(source="sequence_id", allow_null=True,
                                         help_text="The sequence whose Automation tab shows this workflow.")
-    created_by = serializers.IntegerField(source="created_by_id", allow_null=True, read_only=True)
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True, read_only=True,
+                                          help_text="The owner: they (or an admin) may change or delete it.")
+    updated_by = serializers.IntegerField(
+        source="updated_by_id", allow_null=True, read_only=True,
+        help_text="Who saved it (or turned it on) last: its actions act with this user's authority.",
+    )
 
     class Meta:
         model = Workflow
-        fields = ["id", "name", "enabled", "trigger", "reenroll", "actions", "sequence", "created_by", "created_at",
-                  "updated_at"]
+        fields = ["id", "name", "enabled", "trigger", "reenroll", "actions", "sequence", "created_by", "updated_by",
+                  "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 

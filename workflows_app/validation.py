@@ -7,6 +7,12 @@ pages read them without defaults of their own. Rules checked here are the
 ones a workflow can know when it is saved; what depends on the moment (the
 sender's seat and mailbox, the contact's standing) is the enrollment
 service's to decide when the action runs.
+
+A workflow acts with the authority of the user who saved it last
+(`Workflow.actor`): `workflow_authority_check` refuses, when saving, actions
+that would send as or give tasks to somebody else unless that user is an
+admin, and `person_refusal` is the same rule the actions apply when they run
+(roles change after saving).
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from typing import Any
 
 from accounts_app.models import User
 from accounts_app.services import time_zone_is_valid
+from config.errors import NotAllowed
 from contacts_app.filters import FilterError, filters_to_q, filters_validate
 from contacts_app.models import Company, Contact, ContactList
 from contacts_app.services import MAX_LIST_FILTERS, MAX_PROPERTY_TEXT, PROPERTY_NAME
@@ -24,9 +31,15 @@ from sequences_app.tokens import tokens_validate_fields
 from workflows_app.models import ActionType, TriggerType
 
 MAX_ACTIONS = 50
+# Codes of the authority rule (API.md, "Workflows"): saving (403) and running (a failed history row).
+ACTS_AS_OTHER_USER = "ACTS_AS_OTHER_USER"
+AUTHOR_INACTIVE = "WORKFLOW_AUTHOR_INACTIVE"
+# The action keys that name a person the workflow acts for.
+PERSON_KEYS = {"enroll_in_sequence": "sender", "create_task": "owner"}
 MAX_DELAY_DAYS = 365
 CONTACT_OWNER = "contact_owner"
 FIELDS = frozenset({"name", "enabled", "trigger", "reenroll", "actions", "sequence"})
+READ_ONLY_FIELDS = frozenset({"id", "created_by", "updated_by", "created_at", "updated_at"})
 # Contact columns a set_property action may write, with their longest text (None: not free text).
 # Email and the email-standing flags are left out: a workflow must not re-subscribe anybody.
 SETTABLE_COLUMNS: dict[str, int | None] = {
@@ -47,7 +60,7 @@ def workflow_clean(data: Any, *, user: User, partial: bool = False) -> dict[str,
     """Model field values for what `data` gives (everything, unless `partial`)."""
     data = require_object(data)
     errors = FieldErrors()
-    unknown = set(data) - FIELDS - {"id", "created_by", "created_at", "updated_at"}
+    unknown = set(data) - FIELDS - READ_ONLY_FIELDS
     for key in sorted(unknown):
         errors.add(key, "Unknown field.")
     clean: dict[str, Any] = {}
@@ -223,3 +236,40 @@ def _row(errors: FieldErrors, value: Any, path: str, rows: Any, noun: str, *, re
     if found is None:
         errors.add(path, f"No {noun} with id {value}.")
     return found
+
+
+# --- Authority: whose name a workflow may act in ---------------------------------------------------
+
+
+def person_refusal(actor: User | None, who: Any) -> tuple[str, str] | None:
+    """(code, sentence) when a workflow saved by `actor` may not act for `who`, else None.
+
+    `who` is an action's sender or task owner: a user id or "contact_owner".
+    Anyone may name themselves; naming another user, or the contact's owner
+    (who can be anybody), takes an admin.
+    """
+    if actor is None or not actor.is_active:
+        return AUTHOR_INACTIVE, ("Nobody active saved this workflow last, so it acts for nobody; "
+                                 "an admin or its owner must save it again.")
+    if actor.is_staff or (is_int(who) and who == actor.pk):
+        return None
+    if who == CONTACT_OWNER:
+        return ACTS_AS_OTHER_USER, (f"Only an admin's workflow may act for the contact's owner; "
+                                    f"{actor} is not an admin.")
+    return ACTS_AS_OTHER_USER, f"Only an admin's workflow may act for another user; {actor} is not an admin."
+
+
+def workflow_authority_check(actions: list[dict[str, Any]], *, user: User) -> None:
+    """Refuse (403 ACTS_AS_OTHER_USER, naming each field) actions `user` may not save in their own name."""
+    fields: dict[str, list[str]] = {}
+    for index, action in enumerate(actions):
+        key = PERSON_KEYS.get(action.get("type", ""))
+        if key is None:
+            continue
+        refusal = person_refusal(user, action.get(key))
+        if refusal is not None:
+            fields[f"actions.{index}.{key}"] = ["Only admins may name another user or the contact's owner here; "
+                                                "name yourself."]
+    if fields:
+        raise NotAllowed(ACTS_AS_OTHER_USER, "Only an admin may make a workflow send as, or give tasks to, "
+                         "another user or the contact's owner.", fields=fields)

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts_app.models import User
-from config.errors import NotAllowed, ServiceError
+from config.errors import ServiceError
 from config.paging import paginate
 from contacts_app.filters import BOOLEAN_FIELDS, ID_FIELDS, OPERATORS, TEXT_FIELDS
 from contacts_app.models import Contact, ContactList
@@ -50,6 +50,7 @@ from workflows_app.services import (
     workflow_may_edit,
     workflow_set_enabled,
     workflow_update,
+    workflows_editable_by,
 )
 from workflows_app.validation import SETTABLE_COLUMNS, TASK_TYPES
 
@@ -58,16 +59,18 @@ ENTERPRISE_NOTE = "Creating, editing and turning workflows on or off needs an En
 
 def _refusal_text(exc: ServiceError) -> str:
     """What to tell the user when a workflow service refused: a missing Enterprise seat says how to get one."""
-    return ENTERPRISE_NOTE if isinstance(exc, NotAllowed) else service_error_text(exc)
+    return ENTERPRISE_NOTE if exc.code == "ENTERPRISE_REQUIRED" else service_error_text(exc)
 
 
-def _rows(workflows: list[Workflow]) -> list[dict[str, Any]]:
-    """Each workflow with its trigger and actions in words and its counts (a fixed few queries)."""
+def _rows(workflows: list[Workflow], user: User) -> list[dict[str, Any]]:
+    """Each workflow with its trigger and actions in words, its counts, and whether `user` may change it
+    (a fixed few queries)."""
     names = workflow_names(workflows)
     counts = workflow_run_counts([w.pk for w in workflows])
+    editable = workflows_editable_by(user, workflows)
     return [
         {
-            "workflow": w, "trigger": trigger_text(w, names), "counts": counts[w.pk],
+            "workflow": w, "trigger": trigger_text(w, names), "counts": counts[w.pk], "may_change": w.pk in editable,
             "actions": [action_text(action, names) for action in w.actions],
             "sequence_name": names["sequences"].get(w.sequence_id or 0, ""),
         }
@@ -80,9 +83,19 @@ def workflow_index(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     enabled = {"on": True, "off": False}.get(state)
     page = paginate(workflows_list(enabled=enabled), request.GET)
-    context = {"page": page, "rows": _rows(page.items), "state": state, "may_edit": workflow_may_edit(request.user),
-               "enterprise_note": ENTERPRISE_NOTE}
+    context = {"page": page, "rows": _rows(page.items, request.user), "state": state,
+               "may_edit": workflow_may_edit(request.user), "enterprise_note": ENTERPRISE_NOTE}
     return render(request, "workflows/index.html", context)
+
+
+def _people(user: User) -> dict[str, Any]:
+    """Whom the sender and task-owner selects offer: an admin anybody (and the contact's owner), others
+    themselves — what the service accepts (`validation.workflow_authority_check`)."""
+    if user.is_staff:
+        users: Any = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    else:
+        users = [user]
+    return {"people": users, "may_name_others": user.is_staff}
 
 
 def _choices(request: HttpRequest) -> dict[str, Any]:
@@ -96,14 +109,14 @@ def _choices(request: HttpRequest) -> dict[str, Any]:
         "stages": Contact.LifecycleStage.choices,
         "lists": ContactList.objects.order_by("name"),
         "sequences": sequences_visible_to(request.user).order_by("name"),
-        "users": User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+        **_people(request.user),
         "priorities": Priority.choices,
         "task_types": [(value, label) for value, label in StepType.choices if value in TASK_TYPES],
     }
 
 
 def _editor(request: HttpRequest, workflow: Workflow | None) -> HttpResponse:
-    may_edit = workflow_may_edit(request.user)
+    may_edit = workflow_may_edit(request.user, workflow)
     errors: dict[str, list[str]] = {}
     error = ""
     status = 200
@@ -157,7 +170,8 @@ def workflow_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         template = "workflows/_automation_row.html" if request.POST.get("row") == "automation" else (
             "workflows/_row.html")
-        context = {"row": _rows([workflow])[0], "error": error, "may_edit": workflow_may_edit(request.user)}
+        context = {"row": _rows([workflow], request.user)[0], "error": error,
+                   "may_edit": workflow_may_edit(request.user)}
         return render(request, template, context)
     if error:
         messages.error(request, error)
@@ -186,8 +200,8 @@ def workflow_history_page(request: HttpRequest, pk: int) -> HttpResponse:
     if outcome not in WorkflowHistory.Outcome.values:
         outcome = ""
     rows = workflow_history(workflow=workflow, outcome=outcome or None).select_related("contact")
-    context = {"workflow": workflow, "row": _rows([workflow])[0], "page": paginate(rows, request.GET),
-               "outcome": outcome, "may_edit": workflow_may_edit(request.user)}
+    context = {"workflow": workflow, "row": _rows([workflow], request.user)[0], "page": paginate(rows, request.GET),
+               "outcome": outcome, "may_edit": workflow_may_edit(request.user, workflow)}
     return render(request, "workflows/history.html", context)
 
 
@@ -199,7 +213,7 @@ def workflow_history_page(request: HttpRequest, pk: int) -> HttpResponse:
 def sequence_automation(request: HttpRequest, pk: int) -> HttpResponse:
     """Create workflows that enroll contacts into this sequence (or take them out), and toggle them."""
     sequence = get_object_or_404(sequences_visible_to(request.user).select_related("owner"), pk=pk)
-    quick = _quick_initial(sequence)
+    quick = _quick_initial(sequence, request.user)
     errors: dict[str, list[str]] = {}
     error = ""
     status = 200
@@ -218,22 +232,24 @@ def sequence_automation(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("workflows:sequence-automation", pk=sequence.pk)
     context = _sequence_context(request, sequence, "automation")
     context.update({
-        "rows": _rows(list(workflows_for_sequence(sequence))), "quick": quick, "errors": errors, "error": error,
+        "rows": _rows(list(workflows_for_sequence(sequence)), request.user), "quick": quick, "errors": errors,
+        "error": error,
         "may_edit": workflow_may_edit(request.user), "enterprise_note": ENTERPRISE_NOTE,
         "trigger_types": TriggerType.choices, "operators": [(v, OPERATOR_LABELS[v]) for v in OPERATORS],
         "filter_fields": [*TEXT_FIELDS, *BOOLEAN_FIELDS, *ID_FIELDS, "properties."],
         "lists": ContactList.objects.order_by("name"),
         "other_sequences": sequences_visible_to(request.user).exclude(pk=sequence.pk).order_by("name"),
-        "stages": Contact.LifecycleStage.choices,
+        "stages": Contact.LifecycleStage.choices, **_people(request.user),
     })
     return render(request, "workflows/automation.html", context, status=status)
 
 
-def _quick_initial(sequence: Sequence) -> dict[str, Any]:
+def _quick_initial(sequence: Sequence, user: User) -> dict[str, Any]:
     return {
         "name": "", "trigger_type": TriggerType.PROPERTY_MATCHES, "filter_field": "lifecycle_stage",
         "filter_operator": "eq", "filter_value": "lead", "trigger_list": "", "trigger_sequence": "",
-        "what": "enroll", "sender": "contact_owner", "start_step": "1", "enabled": True,
+        "what": "enroll", "sender": "contact_owner" if user.is_staff else str(user.pk), "start_step": "1",
+        "enabled": True,
     }
 
 

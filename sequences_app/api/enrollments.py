@@ -15,9 +15,15 @@ from rest_framework.views import APIView
 from accounts_app.models import User
 from config.errors import ValidationFailed
 from contacts_app.models import Contact, ContactList
-from mailboxes_app.models import Mailbox, OutboundMessage
-from sequences_app.models import Enrollment, EnrollmentStep, Sequence
-from sequences_app.selectors import enrollments_visible_to, tasks_visible_to
+from mailboxes_app.models import OutboundMessage
+from sequences_app.models import Enrollment, EnrollmentStep
+from sequences_app.selectors import (
+    enrollments_visible_to,
+    mailboxes_visible_to,
+    sequences_visible_to,
+    sequences_with_enrollments_of,
+    tasks_visible_to,
+)
 from sequences_app.serializers.enrollments import (
     EnrollmentFilterSerializer,
     EnrollmentRequestSerializer,
@@ -39,14 +45,15 @@ from sequences_app.services.meetings import meeting_record
 from sequences_app.services.tasks import task_complete
 
 
-def _live_sequence(pk: int) -> Sequence:
-    return get_object_or_404(Sequence, pk=pk, deleted_at__isnull=True)
+def _one(rows: type[Any] | QuerySet[Any], pk: int | None, field: str) -> Any:
+    """The row `pk` names among `rows` (a model: all of them), else a 400 naming the field.
 
-
-def _one(model: type[Any], pk: int | None, field: str) -> Any:
+    Rows the caller may not see are left out of `rows`, so "not yours" answers like "no such row".
+    """
     if pk is None:
         return None
-    found = model.objects.filter(pk=pk).first()
+    queryset = rows if isinstance(rows, QuerySet) else rows.objects.all()
+    found = queryset.filter(pk=pk).first()
     if found is None:
         raise ValidationFailed(f"No such {field}.", fields={field: [f"No {field} with id {pk}."]})
     return found
@@ -63,7 +70,8 @@ class SequenceEnrollmentsView(APIView):
 
     @extend_schema(request=EnrollmentRequestSerializer, responses={201: dict, 200: dict})
     def post(self, request: Request, pk: int) -> Response:
-        sequence = _live_sequence(pk)
+        # Another user's private sequence answers exactly like one that doesn't exist.
+        sequence = get_object_or_404(sequences_visible_to(request.user), pk=pk)
         payload = EnrollmentRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -75,7 +83,7 @@ class SequenceEnrollmentsView(APIView):
             exclude=data["exclude"],
             record=data["record"],
             sender=_one(User, data["sender"], "sender"),
-            mailbox=_one(Mailbox, data["mailbox"], "mailbox"),
+            mailbox=_one(mailboxes_visible_to(request.user), data["mailbox"], "mailbox"),
             start_step=data["start_step"],
             time_zone=data["time_zone"],
             send_at=data["send_at"],
@@ -141,14 +149,14 @@ class SequencePauseView(APIView):
 
     @extend_schema(request=None, responses=dict)
     def post(self, request: Request, pk: int) -> Response:
-        sequence = _live_sequence(pk)
+        sequence = get_object_or_404(sequences_with_enrollments_of(request.user), pk=pk)
         return Response({"paused": enrollments_pause_for(sender=request.user, sequence=sequence)})
 
 
 class SequenceResumeView(APIView):
     @extend_schema(request=None, responses=dict)
     def post(self, request: Request, pk: int) -> Response:
-        sequence = _live_sequence(pk)
+        sequence = get_object_or_404(sequences_with_enrollments_of(request.user), pk=pk)
         return Response({"resumed": enrollments_resume_for(sender=request.user, sequence=sequence)})
 
 
@@ -189,7 +197,9 @@ class MeetingCreateView(APIView):
         data = payload.validated_data
         contact = _one(Contact, data["contact"], "contact")
         user = _one(User, data["user"], "user") or request.user
-        meeting = meeting_record(contact=contact, user=user, starts_at=data["starts_at"], title=data["title"])
+        meeting = meeting_record(
+            contact=contact, user=user, caller=request.user, starts_at=data["starts_at"], title=data["title"]
+        )
         return Response(
             {
                 "id": meeting.pk,

@@ -129,7 +129,7 @@ class _Plan:
 def enrollment_create(
     *,
     sequence: Sequence,
-    caller: User | None,
+    caller: User,
     contact_ids: Iterable[int] = (),
     contact_list: ContactList | None = None,
     exclude: Iterable[int] = (),
@@ -144,17 +144,18 @@ def enrollment_create(
     contact_overrides: Mapping[int, ContactOverride] | None = None,
     step_overrides: Mapping[int, Mapping[str, Any]] | None = None,
     dry_run: bool = False,
+    via_workflow: bool = False,
     now: datetime | None = None,
 ) -> EnrollmentResult:
     """Judge, schedule and (unless `dry_run`) enroll contacts; raise ServiceError to refuse the whole action.
 
-    `caller` is the user acting (None for a workflow); `sender` defaults to
-    the caller. `send_at` is a naive local time in the enrollment time zone.
+    `caller` is the user acting (for a workflow, the user who saved it last:
+    its rules hold for workflows too); `sender` defaults to the caller.
+    `via_workflow` records no enroller, so task steps go to the sender.
+    `send_at` is a naive local time in the enrollment time zone.
     """
     now = now or timezone.now()
     sender = sender or caller
-    if sender is None:
-        raise ValidationFailed("A sender is needed.", fields={"sender": ["A sender is needed."]})
     _check_sender(sequence=sequence, caller=caller, sender=sender)
     mailbox = _sending_mailbox(sender=sender, mailbox=mailbox)
     base_steps = [_step_dict(step) for step in sequence.steps.order_by("order")]
@@ -167,7 +168,7 @@ def enrollment_create(
     contact_overrides = dict(contact_overrides or {})
     _check_overrides(base_steps, token_values, step_overrides or {}, contact_overrides)
     ids = _contact_ids(contact_ids=contact_ids, contact_list=contact_list, exclude=exclude, record=record)
-    _check_batch_size(ids, caller=caller or sender)
+    _check_batch_size(ids, caller=caller)
 
     portal = PortalSettings.load()
     rules = FollowUpRules(effective_settings.follow_up_days, effective_settings.send_window, portal.holiday_country)
@@ -220,7 +221,7 @@ def enrollment_create(
     enrolled = [Enrolled(plan.contact.pk, status, plan.tz_name, plan.schedule) for plan in plans]
     if not dry_run and plans:
         snapshot_base = {"sequence_name": sequence.name, "settings": effective_settings.to_dict()}
-        batch = _Batch(sequence, sender, caller, mailbox, start_step, status, is_bulk, snapshot_base)
+        batch = _Batch(sequence, sender, None if via_workflow else caller, mailbox, start_step, status, is_bulk, snapshot_base)
         created = _write(plans, batch)
         enrolled = []
         for plan in plans:
@@ -238,10 +239,14 @@ def enrollment_create(
 # --- Request-level rules ------------------------------------------------------------------
 
 
-def _check_sender(*, sequence: Sequence, caller: User | None, sender: User) -> None:
+def _check_sender(*, sequence: Sequence, caller: User, sender: User) -> None:
     if sequence.is_deleted:
         raise ServiceError("NOT_FOUND", "This sequence was deleted.", status_code=404)
-    if caller is not None and sender.pk != caller.pk and not caller.is_staff:
+    if not sequence_is_shared_with(sequence, caller):
+        # A sequence the caller can't see doesn't exist for them: the same answer as a missing one
+        # (SEQUENCE_NOT_SHARED below is for a sequence the caller sees and the sender doesn't).
+        raise ServiceError("NOT_FOUND", "Not found.", status_code=404)
+    if sender.pk != caller.pk and not caller.is_staff:
         raise NotAllowed("PERMISSION_DENIED", "Only admins may enroll contacts on behalf of another user.")
     if not sender.is_active or not user_can_enroll(sender):
         raise NotAllowed("NO_SEAT", "The sender needs a Sales or Service Professional or Enterprise seat to enroll.")

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts_app.models import User
+from config.errors import NotAllowed
 from contacts_app.models import Contact
 from sequences_app.models import EmailEvent, Enrollment, Meeting
 from sequences_app.sequence_settings import SequenceSettings
@@ -15,13 +16,18 @@ from sequences_app.services.enrollment_state import enrollments_unenroll
 
 @transaction.atomic
 def meeting_record(
-    *, contact: Contact, user: User | None, starts_at: datetime, title: str = "", now: datetime | None = None
+    *, contact: Contact, user: User | None, caller: User, starts_at: datetime, title: str = "",
+    now: datetime | None = None,
 ) -> Meeting:
     """Record a meeting; with *unenroll on meeting* the contact's enrollment ends (account-based: the company's).
 
-    A meeting logged while the contact is enrolled counts even when it is
+    `caller` records it for themselves (`user` is the caller or None); only
+    an admin records one for another user, since it ends enrollments. A
+    meeting logged while the contact is enrolled counts even when it is
     dated in the past: it was booked during the enrollment.
     """
+    if user is not None and user.pk != caller.pk and not caller.is_staff:
+        raise NotAllowed("PERMISSION_DENIED", "Only an admin may record a meeting for another user.")
     now = now or timezone.now()
     meeting = Meeting.objects.create(contact=contact, user=user, starts_at=starts_at, title=title)
     enrollment = Enrollment.objects.filter(contact=contact, status__in=Enrollment.LIVE_STATUSES).first()

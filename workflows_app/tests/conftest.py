@@ -17,10 +17,26 @@ def no_broker(monkeypatch):
 
 @pytest.fixture
 def boss(db):
-    """An Enterprise user who builds workflows."""
-    user = UserFactory(first_name="Erin", last_name="Boss")
+    """An Enterprise admin who builds workflows (an admin's workflows may act for other users)."""
+    user = UserFactory(first_name="Erin", last_name="Boss", is_staff=True)
     SeatFactory(user=user, tier="enterprise")
     return user
+
+
+@pytest.fixture
+def builder(db):
+    """An Enterprise rep, not an admin, with a connected mailbox: their workflows act only for them."""
+    user = UserFactory(first_name="Bea", last_name="Builder")
+    SeatFactory(user=user, tier="enterprise")
+    MailboxFactory(owner=user)
+    return user
+
+
+@pytest.fixture
+def builder_api(builder):
+    client = APIClient()
+    client.force_authenticate(builder)
+    return client
 
 
 @pytest.fixture

@@ -126,10 +126,10 @@ def test_every_problem_is_reported_under_its_field(boss_api, sequence):
     assert body["fields"]["actions.0.start_step"] == ["“Intro” has no step 9."]
 
 
-def test_a_list_trigger_needs_a_list_and_a_sequence_the_caller_can_see(boss_api, owner):
+def test_a_list_trigger_needs_a_list_and_a_sequence_the_caller_can_see(builder_api, owner):
     hidden = SequenceFactory(owner=owner, visibility="private")
     SequenceStepFactory(sequence=hidden, order=1)
-    answer = boss_api.post("/api/v1/workflows/", {
+    answer = builder_api.post("/api/v1/workflows/", {
         "name": "x", "trigger": {"type": "list_joined"},
         "actions": [{"type": "enroll_in_sequence", "sequence": hidden.pk}],
     }, format="json").json()
