@@ -221,7 +221,8 @@ def enrollment_create(
     enrolled = [Enrolled(plan.contact.pk, status, plan.tz_name, plan.schedule) for plan in plans]
     if not dry_run and plans:
         snapshot_base = {"sequence_name": sequence.name, "settings": effective_settings.to_dict()}
-        batch = _Batch(sequence, sender, None if via_workflow else caller, mailbox, start_step, status, is_bulk, snapshot_base)
+        enrolled_by = None if via_workflow else caller
+        batch = _Batch(sequence, sender, enrolled_by, mailbox, start_step, status, is_bulk, snapshot_base)
         created = _write(plans, batch)
         enrolled = []
         for plan in plans:

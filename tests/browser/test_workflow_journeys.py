@@ -28,7 +28,8 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 
 @pytest.fixture
 def erin(transactional_db):
-    user = UserFactory(first_name="Erin", last_name="Enterprise")
+    # An admin: only an admin's workflow may send as the contact's owner.
+    user = UserFactory(first_name="Erin", last_name="Enterprise", is_staff=True)
     SeatFactory(user=user, tier="enterprise")
     MailboxFactory(owner=user)
     return user

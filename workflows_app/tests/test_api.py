@@ -136,7 +136,7 @@ def test_a_list_trigger_needs_a_list_and_a_sequence_the_caller_can_see(builder_a
     assert answer["fields"] == {"trigger.list": ["Must be a list id."],
                                 "actions.0.sequence": [f"No sequence with id {hidden.pk}."]}
     hot = ContactList.objects.create(name="Hot", kind="static")
-    ok = boss_api.post("/api/v1/workflows/", {
+    ok = builder_api.post("/api/v1/workflows/", {
         "name": "x", "trigger": {"type": "list_joined", "list": hot.pk}, "actions": [{"type": "delay", "days": 1}],
     }, format="json")
     assert ok.status_code == 201
