@@ -185,6 +185,31 @@ def test_a_meeting_without_unenroll_on_meeting_leaves_the_enrollment_running(api
     assert Enrollment.objects.get(pk=enrollment.pk).status == "active"
 
 
+def test_a_rep_records_meetings_only_for_themselves(api, rep):
+    """A meeting ends enrollments: recording one for another user ended theirs (the probe's finding)."""
+    colleague = other_rep()
+    theirs = enrolled(colleague)
+    response = api.post("/api/v1/meetings/", {"contact": theirs.contact_id, "user": colleague.pk,
+                                              "starts_at": "2026-12-01T10:00:00Z"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (403, "PERMISSION_DENIED")
+    assert Enrollment.objects.get(pk=theirs.pk).status == "active"
+    assert not theirs.contact.meetings.exists()
+    mine = api.post("/api/v1/meetings/", {"contact": theirs.contact_id, "user": rep.pk,
+                                          "starts_at": "2026-12-01T10:00:00Z"}, format="json")
+    assert mine.status_code == 201
+
+
+def test_an_admin_records_a_meeting_for_anyone(admin_user, rep):
+    theirs = enrolled(rep)
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    response = client.post("/api/v1/meetings/", {"contact": theirs.contact_id, "user": rep.pk,
+                                                 "starts_at": "2026-12-01T10:00:00Z"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["user"] == rep.pk
+    assert Enrollment.objects.get(pk=theirs.pk).reason == "MEETING_BOOKED"
+
+
 @pytest.mark.parametrize(
     "payload",
     [{}, {"contact": "x", "starts_at": "2026-12-01T10:00:00Z"}, {"contact": 987654, "starts_at": "2026-12-01"},

@@ -8,6 +8,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts_app.models import PortalSettings
 from contacts_app.models import BlockedEntry, ContactList, ListMembership
@@ -344,10 +345,20 @@ def test_a_sender_without_a_connected_mailbox_is_refused(api, sequence, rep):
     _assert_refused(enroll(api, sequence, contacts=[person().pk]), 400, "NO_CONNECTED_INBOX")
 
 
-def test_a_private_sequence_of_another_rep_is_not_shared(api, rep):
+def test_a_private_sequence_of_another_rep_does_not_exist_for_the_caller(api, rep):
+    """It answered 403 SEQUENCE_NOT_SHARED, which told a rep the sequence exists (sequences_app/tests/
+    test_not_yours.py holds the rest of "not yours answers like not there")."""
     other = SequenceFactory(visibility="private")
     SequenceStep.objects.create(sequence=other, order=1, type=StepType.TODO, title="Hi")
-    _assert_refused(enroll(api, other, contacts=[person().pk]), 403, "SEQUENCE_NOT_SHARED")
+    _assert_refused(enroll(api, other, contacts=[person().pk]), 404, "NOT_FOUND")
+
+
+def test_an_admin_naming_a_sender_the_sequence_is_not_shared_with_gets_sequence_not_shared(admin_user, rep):
+    other = SequenceFactory(visibility="private")
+    SequenceStep.objects.create(sequence=other, order=1, type=StepType.TODO, title="Hi")
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    _assert_refused(enroll(client, other, contacts=[person().pk], sender=rep.pk), 403, "SEQUENCE_NOT_SHARED")
 
 
 def test_a_sequence_shared_with_the_reps_team_can_be_used(api, rep):
