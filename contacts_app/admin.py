@@ -14,6 +14,7 @@ from contacts_app.models import (
     Deal,
     ListMembership,
     ObjectSchema,
+    Repermission,
     Ticket,
 )
 from contacts_app.services import contact_delete
@@ -26,7 +27,9 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ("email", "first_name", "last_name", "company__name")
     list_select_related = ("company", "owner")
     raw_id_fields = ("company", "owner")
-    readonly_fields = ("created_at", "updated_at")
+    # Email standing is cleared only by the audited re-permission on the contact's page.
+    readonly_fields = ("email_bounced", "bounce_reason", "unsubscribed", "unsubscribed_sales", "marked_spam",
+                       "created_at", "updated_at")
     show_full_result_count = False
 
     # Deleting here goes through the service: live enrollments end CONTACT_DELETED first.
@@ -94,3 +97,20 @@ class BlockedEntryAdmin(admin.ModelAdmin):
     list_display = ("value", "created_by", "created_at")
     search_fields = ("value",)
     raw_id_fields = ("created_by",)
+
+
+@admin.register(Repermission)
+class RepermissionAdmin(admin.ModelAdmin):
+    """The audit trail of re-permissions: read-only (they are made on the contact's page or the API)."""
+
+    list_display = ("contact_email", "cleared", "by_name", "at", "reason")
+    search_fields = ("contact_email", "by_name", "reason")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

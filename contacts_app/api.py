@@ -45,6 +45,8 @@ from contacts_app.serializers import (
     ListMembersResultSerializer,
     ListMembersSerializer,
     ObjectSchemaSerializer,
+    RepermissionRequestSerializer,
+    RepermissionSerializer,
     TicketSerializer,
 )
 
@@ -75,6 +77,19 @@ class ContactViewSet(ServiceModelViewSet):
 
     def service_delete(self, instance: Contact) -> None:
         services.contact_delete(contact=instance)
+
+    @extend_schema(request=RepermissionRequestSerializer, responses={200: RepermissionSerializer})
+    @action(detail=True, methods=["post"], url_path="repermission")
+    def repermission(self, request: Request, pk: str) -> Response:
+        """Admins: "re-permission: the contact asked again" — clear email-standing flags, with the reason."""
+        contact = self.get_object()
+        payload = RepermissionRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        record = services.contact_repermit(
+            contact=contact, user=request.user, reason=payload.validated_data["reason"],
+            flags=payload.validated_data.get("flags"),
+        )
+        return Response(RepermissionSerializer(record).data)
 
     @extend_schema(request={"multipart/form-data": ContactImportSerializer},
                    responses={200: ContactImportResultSerializer})

@@ -4,7 +4,9 @@ Contacts are upserted by email (rows without one by HubSpot's "Record ID",
 else created). A bad row is reported and skipped; the rest of the file is
 imported. Non-empty cells overwrite, empty cells leave a stored value alone,
 and email-standing columns ("Unsubscribed from all email") can only set a
-flag, never clear one — an import must not re-subscribe anybody.
+flag, never clear one — an import must not re-subscribe anybody (a "false"
+for a contact who has the flag keeps it, with a warning naming
+EMAIL_STANDING_READ_ONLY: only an admin's re-permission clears it).
 
 Cost: the file is read in batches of BATCH_SIZE rows; each batch runs a
 fixed handful of queries (look up existing contacts and companies, bulk
@@ -33,7 +35,14 @@ from accounts_app.models import User
 from accounts_app.services import iana_time_zones
 from config.errors import ValidationFailed
 from contacts_app.models import Company, Contact
-from contacts_app.services import MAX_PROPERTY_TEXT, PROPERTY_NAME, domain_is_valid, domain_normalize
+from contacts_app.services import (
+    MAX_PROPERTY_TEXT,
+    PROPERTY_NAME,
+    STANDING_FLAGS,
+    STANDING_READ_ONLY,
+    domain_is_valid,
+    domain_normalize,
+)
 from workflows_app import events as workflow_events
 
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
@@ -64,8 +73,9 @@ COLUMNS = {
     "marked_spam": "marked_spam",
 }
 TEXT_LIMITS = {"first_name": 150, "last_name": 150, "job_title": 200, "phone": 50, "bounce_reason": 500}
-FLAGS = ("email_bounced", "unsubscribed", "unsubscribed_sales", "marked_spam")
+FLAGS = STANDING_FLAGS
 _TRUE = {"true", "yes", "y", "1", "x"}
+_FALSE = {"false", "no", "n", "0"}
 
 
 @dataclass
@@ -91,6 +101,8 @@ class _Row:
     company_id: int | None = None
     owner: str = ""
     record_id: str = ""
+    # Standing flags the row says "false" for: never cleared, a warning when the contact has them.
+    clears: list[str] = field(default_factory=list)
 
 
 def contacts_import(*, file: IO[bytes], size: int | None = None) -> ImportResult:
@@ -226,6 +238,8 @@ def _parse(number: int, record: list[str], columns: list[tuple[str, str]]) -> tu
         elif key in FLAGS:
             if value.lower() in _TRUE:
                 row.values[key] = True
+            elif value.lower() in _FALSE:
+                row.clears.append(key)
         elif key == "lifecycle_stage":
             stage = _lifecycle_stage(value)
             if stage is None:
@@ -341,6 +355,11 @@ def _import_batch(
                 by_record_id[row.record_id] = contact
         else:
             result.updated += 1
+            for flag in row.clears:
+                if getattr(contact, flag) and not row.values.get(flag):
+                    message = (f"{flag} kept: email standing is cleared only by an admin's re-permission "
+                               f"({STANDING_READ_ONLY}).")
+                    result.warnings.append({"row": row.number, "message": message})
         touched = dict(row.values)
         company = companies.for_row(row)
         if company is not None:

@@ -81,6 +81,35 @@ class Contact(models.Model):
         return self.email.rpartition("@")[2].lower() if "@" in self.email else ""
 
 
+class Repermission(models.Model):
+    """An admin's "re-permission: the contact asked again": the email-standing flags it cleared, who, when, why.
+
+    The only way a flag the contact raised (unsubscribing, a bounce, a
+    complaint) is cleared; the row stays as the audit trail, also when the
+    contact or the admin is deleted (their email and name are kept).
+    """
+
+    contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="repermissions")
+    contact_email = models.CharField(max_length=254, blank=True, default="")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    by_name = models.CharField(max_length=300)
+    at = models.DateTimeField()
+    # The flags it cleared, e.g. ["unsubscribed", "unsubscribed_sales"], and the bounce reason it removed.
+    cleared = models.JSONField()
+    bounce_reason = models.CharField(max_length=500, blank=True, default="")
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # Consumer: the contact page's list of re-permissions, newest first.
+            models.Index(fields=["contact", "-at"], name="repermission_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_email}: {', '.join(self.cleared)} cleared by {self.by_name}"
+
+
 class Deal(models.Model):
     name = models.CharField(max_length=255)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)

@@ -4,7 +4,16 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts_app.models import User
-from contacts_app.models import Company, Contact, ContactList, CustomObject, Deal, ObjectSchema, Ticket
+from contacts_app.models import (
+    Company,
+    Contact,
+    ContactList,
+    CustomObject,
+    Deal,
+    ObjectSchema,
+    Repermission,
+    Ticket,
+)
 from contacts_app.selectors import contacts_filtered
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, Meeting, Task
 
@@ -52,6 +61,10 @@ def contact_activity(contact: Contact) -> dict[str, list[object]]:
         "meetings": list(Meeting.objects.filter(contact=contact).select_related("user")[:10]),
         "tasks": list(Task.objects.filter(contact=contact).select_related("owner").order_by("-created_at")[:20]),
     }
+
+
+def contact_repermissions(contact: Contact) -> list[Repermission]:
+    return list(Repermission.objects.filter(contact=contact)[:20])
 
 
 def contact_enrollments(contact: Contact) -> list[Enrollment]:

@@ -20,9 +20,11 @@ from contacts_app.models import (
     CustomObject,
     Deal,
     ObjectSchema,
+    Repermission,
     Ticket,
 )
 from contacts_app.selectors import list_sizes
+from contacts_app.services import MAX_REPERMISSION_REASON, STANDING_FLAGS
 
 # Associations take at most this many ids per request; more is a 400, not a slow request.
 MAX_ASSOCIATED = 1000
@@ -51,6 +53,29 @@ class ContactSerializer(serializers.ModelSerializer):
             "marked_spam", "created_at", "updated_at",
         )
         read_only_fields = ("id", "created_at", "updated_at")
+        extra_kwargs = {
+            flag: {"help_text": "Email standing: may be set to true; clearing it takes an admin's "
+                                "POST /contacts/{id}/repermission/ (403 EMAIL_STANDING_READ_ONLY otherwise)."}
+            for flag in STANDING_FLAGS
+        }
+
+
+class RepermissionRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=MAX_REPERMISSION_REASON, allow_blank=True, trim_whitespace=True,
+                                   help_text="How and when the contact asked to be emailed again (required).")
+    flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=STANDING_FLAGS), required=False, allow_empty=False, max_length=4,
+        help_text="The flags to clear; default every one the contact has.",
+    )
+
+
+class RepermissionSerializer(serializers.ModelSerializer):
+    by = serializers.IntegerField(source="by_id", allow_null=True)
+    contact = serializers.IntegerField(source="contact_id", allow_null=True)
+
+    class Meta:
+        model = Repermission
+        fields = ("id", "contact", "cleared", "bounce_reason", "reason", "by", "by_name", "at")
 
 
 class ContactFilterSerializer(serializers.Serializer):

@@ -5,6 +5,13 @@ contact emails are stored lower-case and unique, time zones are IANA names,
 free-form properties are flat and addressable by the list filter language,
 custom-object records match their schema's property types, and only static
 lists take members by hand. (The CSV import is in `contacts_app.importing`.)
+
+Email standing (STANDING_FLAGS) is the contact's own doing: the
+unsubscribe link, a bounce and a complaint raise the flags
+(`sequences_app.services.stops.contact_flags_set`). Anyone may raise one by
+hand (the person said "stop" on the phone); nobody clears one through an
+edit (403 EMAIL_STANDING_READ_ONLY) — only an admin's audited
+`contact_repermit` ("re-permission: the contact asked again") does.
 """
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from django.utils import timezone
 
 from accounts_app.models import User
 from accounts_app.services import time_zone_is_valid
-from config.errors import Conflict, ValidationFailed
+from config.errors import Conflict, NotAllowed, ValidationFailed
 from contacts_app.filters import FilterError, filters_to_q, filters_validate
 from contacts_app.models import (
     BlockedEntry,
@@ -33,6 +40,7 @@ from contacts_app.models import (
     Deal,
     ListMembership,
     ObjectSchema,
+    Repermission,
     Ticket,
 )
 from contacts_app.selectors import contacts_with_email
@@ -50,6 +58,10 @@ RESERVED_SCHEMA_NAMES = frozenset({"contact", "contacts", "company", "companies"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SCALAR = str | int | float | bool
 
+# Email standing: any of these keeps the contact out of sequences.
+STANDING_FLAGS = ("email_bounced", "unsubscribed", "unsubscribed_sales", "marked_spam")
+STANDING_READ_ONLY = "EMAIL_STANDING_READ_ONLY"
+MAX_REPERMISSION_REASON = 500
 CONTACT_FIELDS = (
     "email", "first_name", "last_name", "job_title", "phone", "company", "owner", "lifecycle_stage",
     "time_zone", "email_bounced", "bounce_reason", "unsubscribed", "unsubscribed_sales", "marked_spam",
@@ -124,6 +136,7 @@ def contact_create(*, email: str = "", properties: dict[str, Any] | None = None,
 def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
     """Change the given fields; `properties` merges (null removes a key)."""
     data = dict(data)
+    standing_refuse_clearing(contact, data)
     if "email" in data:
         contact.email = email_normalize(data.pop("email"))
     if "properties" in data:
@@ -133,6 +146,64 @@ def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
     workflow_events.contact_changing(contact)  # before saving: what the stored row matched
     contact.save()
     return contact
+
+
+def standing_refuse_clearing(contact: Contact, data: dict[str, Any]) -> None:
+    """Refuse an edit that would clear an email-standing flag the contact has (raising one is fine)."""
+    cleared = [flag for flag in STANDING_FLAGS if flag in data and not data[flag] and getattr(contact, flag)]
+    if cleared:
+        raise NotAllowed(
+            STANDING_READ_ONLY,
+            "Email standing is set by what the contact did; only an admin's re-permission (the contact asked "
+            "again) clears it.",
+            fields={flag: ["Only an admin's re-permission clears this."] for flag in cleared},
+        )
+
+
+@transaction.atomic
+def contact_repermit(
+    *, contact: Contact, user: User, reason: Any, flags: Iterable[str] | None = None, now: dt.datetime | None = None
+) -> Repermission:
+    """"Re-permission: the contact asked again" — an admin clears email-standing flags, with the reason.
+
+    1. Only admins (403 PERMISSION_DENIED); a reason is required.
+    2. `flags` are the ones to clear (default: every one the contact has);
+       naming a flag the contact doesn't have is a VALIDATION_ERROR.
+    3. Clearing `email_bounced` clears the bounce reason too.
+    4. A `Repermission` row records who, when, why and what was cleared;
+       workflows hear of the change like any contact edit.
+    """
+    if not (user.is_active and user.is_staff):
+        raise NotAllowed("PERMISSION_DENIED", "Only an admin may re-permission a contact.")
+    errors: dict[str, list[str]] = {}
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text or "\x00" in text:
+        errors["reason"] = ["Say why: how and when the contact asked to be emailed again."]
+    elif len(text) > MAX_REPERMISSION_REASON:
+        errors["reason"] = [f"At most {MAX_REPERMISSION_REASON} characters."]
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    held = [flag for flag in STANDING_FLAGS if getattr(contact, flag)]
+    wanted = list(held if flags is None else dict.fromkeys(flags))
+    unknown = [flag for flag in wanted if flag not in STANDING_FLAGS]
+    if unknown:
+        errors["flags"] = [f"Choose among {', '.join(STANDING_FLAGS)}."]
+    elif not wanted or any(flag not in held for flag in wanted):
+        errors["flags"] = ["The contact has none of these flags set." if not held or not wanted
+                           else f"The contact has only {', '.join(held)} set."]
+    if errors:
+        raise ValidationFailed("The contact was not re-permissioned.", fields=errors)
+    now = now or timezone.now()
+    record = Repermission.objects.create(
+        contact=contact, contact_email=contact.email, by=user, by_name=str(user)[:300], at=now, cleared=wanted,
+        bounce_reason=contact.bounce_reason if "email_bounced" in wanted else "", reason=text,
+    )
+    workflow_events.contact_changing(contact)  # before saving: what the stored row matched
+    for flag in wanted:
+        setattr(contact, flag, False)
+    if "email_bounced" in wanted:
+        contact.bounce_reason = ""
+    contact.save()
+    return record
 
 
 @transaction.atomic

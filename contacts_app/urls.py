@@ -11,6 +11,7 @@ urlpatterns = [
     path("contacts/", views.contacts, name="contacts"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/meetings/", views.contact_meeting, name="contact-meeting"),
+    path("contacts/<int:pk>/repermission/", views.contact_repermission, name="contact-repermission"),
     path("companies/", views.companies, name="companies"),
     path("companies/<int:pk>/", views.company_detail, name="company"),
     path("deals/", views.deals, name="deals"),

@@ -22,9 +22,15 @@ from config.paging import paginate
 from contacts_app import page_selectors as pages
 from contacts_app.models import Company, Contact, ContactList, CustomObject, Deal, ObjectSchema, Ticket
 from contacts_app.selectors import list_members, list_sizes
+from contacts_app.services import contact_repermit
 from sequences_app.page_messages import service_error_text
 from sequences_app.selectors import sequences_visible_to
 from sequences_app.services.meetings import meeting_record
+
+STANDING_LABELS = {
+    "email_bounced": "Bounced", "unsubscribed": "Unsubscribed from all email",
+    "unsubscribed_sales": "Unsubscribed from sales email", "marked_spam": "Marked an email as spam",
+}
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -72,6 +78,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sequences": _sequence_choices(request.user),
         "enrollments": pages.contact_enrollments(contact),
         "portal_tz": PortalSettings.load().time_zone,
+        "standing_flags": [(flag, label) for flag, label in STANDING_LABELS.items() if getattr(contact, flag)],
+        "repermissions": pages.contact_repermissions(contact),
         **pages.contact_associations(contact),
         **pages.contact_activity(contact),
     }
@@ -98,6 +106,22 @@ def contact_meeting(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, service_error_text(exc))
     else:
         messages.success(request, f"Meeting with {contact} logged.")
+    return redirect("contacts:contact", pk=pk)
+
+
+@login_required
+@require_POST
+def contact_repermission(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Re-permission: the contact asked again" (admins): the same service as the API's."""
+    contact = get_object_or_404(Contact, pk=pk)
+    try:
+        contact_repermit(contact=contact, user=request.user, reason=request.POST.get("reason", ""),
+                         flags=request.POST.getlist("flags") or None)
+    except ServiceError as exc:
+        problems = [message for field in (exc.extra.get("fields") or {}).values() for message in field]
+        messages.error(request, " ".join([service_error_text(exc), *problems]))
+    else:
+        messages.success(request, f"{contact} may be emailed again; the re-permission is recorded.")
     return redirect("contacts:contact", pk=pk)
 
 

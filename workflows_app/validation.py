@@ -23,7 +23,13 @@ from accounts_app.services import time_zone_is_valid
 from config.errors import NotAllowed
 from contacts_app.filters import FilterError, filters_to_q, filters_validate
 from contacts_app.models import Company, Contact, ContactList
-from contacts_app.services import MAX_LIST_FILTERS, MAX_PROPERTY_TEXT, PROPERTY_NAME
+from contacts_app.services import (
+    MAX_LIST_FILTERS,
+    MAX_PROPERTY_TEXT,
+    PROPERTY_NAME,
+    STANDING_FLAGS,
+    STANDING_READ_ONLY,
+)
 from sequences_app.models import Priority, Sequence, StepType
 from sequences_app.selectors import sequences_visible_to
 from sequences_app.services.inputs import FieldErrors, is_int, require_object
@@ -41,7 +47,8 @@ CONTACT_OWNER = "contact_owner"
 FIELDS = frozenset({"name", "enabled", "trigger", "reenroll", "actions", "sequence"})
 READ_ONLY_FIELDS = frozenset({"id", "created_by", "updated_by", "created_at", "updated_at"})
 # Contact columns a set_property action may write, with their longest text (None: not free text).
-# Email and the email-standing flags are left out: a workflow must not re-subscribe anybody.
+# Email and the email-standing flags are left out: a workflow must not re-subscribe anybody, nor say a
+# contact unsubscribed or bounced when they didn't (contacts_app.services, "Email standing").
 SETTABLE_COLUMNS: dict[str, int | None] = {
     "first_name": 150, "last_name": 150, "job_title": 200, "phone": 50,
     "lifecycle_stage": None, "time_zone": None, "owner": None, "company": None,
@@ -185,6 +192,10 @@ def _property(errors: FieldErrors, field: Any, value: Any, path: str) -> tuple[s
                 isinstance(value, str) and len(value) > MAX_PROPERTY_TEXT)):
             errors.add(f"{path}.value", "A property value is text, a number, true/false or null (which clears it).")
         return field, value
+    if field in (*STANDING_FLAGS, "bounce_reason"):
+        errors.add(f"{path}.field", f"Email standing is set by what the contact did; a workflow can't change it "
+                                    f"({STANDING_READ_ONLY}).")
+        return "", None
     if field not in SETTABLE_COLUMNS:
         choices = ", ".join(SETTABLE_COLUMNS)
         errors.add(f"{path}.field", f"Must be one of {choices}, or properties.<name>.")
