@@ -1,7 +1,7 @@
 """Reads behind the CRM pages: each page's rows with what it shows, in a fixed number of queries."""
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from accounts_app.models import User
 from contacts_app.models import (
@@ -16,6 +16,7 @@ from contacts_app.models import (
 )
 from contacts_app.selectors import contacts_filtered
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, Meeting, Task
+from sequences_app.selectors import enrollment_details_visible_to
 
 
 def contacts_index(
@@ -28,14 +29,22 @@ def contacts_index(
     return contacts.select_related("company", "owner")
 
 
-def live_enrollments_by_contact(contact_ids: list[int]) -> dict[int, Enrollment]:
-    """Each contact's running enrollment (at most one per contact), for a page of rows in one query."""
+def live_enrollments_by_contact(contact_ids: list[int], viewer: User) -> dict[int, Enrollment]:
+    """Each contact's running enrollment (at most one per contact), for a page of rows in one query.
+
+    Each has `details_visible`: whether the viewer may see which sequence (see
+    `enrollment_details_visible_to`); the page shows only "in a sequence" otherwise.
+    """
     rows = (
         Enrollment.objects.filter(contact_id__in=contact_ids, status__in=Enrollment.LIVE_STATUSES)
         .select_related("sequence")
-        .only("id", "contact_id", "status", "sequence__id", "sequence__name")
+        .only("id", "contact_id", "status", "sender_id", "sequence__id", "sequence__name")
     )
-    return {row.contact_id: row for row in rows}
+    found = {}
+    for row in rows:
+        row.details_visible = enrollment_details_visible_to(viewer, row.sender_id)
+        found[row.contact_id] = row
+    return found
 
 
 def owners() -> QuerySet[User]:
@@ -55,9 +64,18 @@ def contact_associations(contact: Contact) -> dict[str, list[object]]:
     }
 
 
-def contact_activity(contact: Contact) -> dict[str, list[object]]:
+def contact_activity(contact: Contact, viewer: User) -> dict[str, list[object]]:
+    """Events (each with `sequence_shown`: whether the viewer may see its sequence), meetings and tasks."""
+    events = list(
+        EmailEvent.objects.filter(contact=contact).select_related("sequence")
+        .annotate(enrollment_sender_id=F("enrollment__sender_id"))[:25]
+    )
+    for event in events:
+        event.sequence_shown = event.enrollment_id is None or enrollment_details_visible_to(
+            viewer, event.enrollment_sender_id
+        )
     return {
-        "events": list(EmailEvent.objects.filter(contact=contact).select_related("sequence")[:25]),
+        "events": events,
         "meetings": list(Meeting.objects.filter(contact=contact).select_related("user")[:10]),
         "tasks": list(Task.objects.filter(contact=contact).select_related("owner").order_by("-created_at")[:20]),
     }
@@ -67,14 +85,18 @@ def contact_repermissions(contact: Contact) -> list[Repermission]:
     return list(Repermission.objects.filter(contact=contact)[:20])
 
 
-def contact_enrollments(contact: Contact) -> list[Enrollment]:
-    """The contact's enrollment history, newest first, each with its steps (two queries)."""
-    return list(
+def contact_enrollments(contact: Contact, viewer: User) -> list[Enrollment]:
+    """The contact's enrollment history, newest first, each with its steps (two queries) and
+    `details_visible` (the viewer sees only "in a sequence" for the others)."""
+    enrollments = list(
         Enrollment.objects.filter(contact=contact)
         .select_related("sequence", "sender")
         .prefetch_related(Prefetch("steps", queryset=EnrollmentStep.objects.order_by("order")))
         .order_by("-enrolled_at", "-id")[:20]
     )
+    for enrollment in enrollments:
+        enrollment.details_visible = enrollment_details_visible_to(viewer, enrollment.sender_id)
+    return enrollments
 
 
 def companies_index(search: str = "") -> QuerySet[Company]:

@@ -55,7 +55,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "stages": Contact.LifecycleStage.choices,
         "owners": pages.owners(),
-        "live": pages.live_enrollments_by_contact([c.pk for c in page.items]),
+        "live": pages.live_enrollments_by_contact([c.pk for c in page.items], request.user),
         "sequences": _sequence_choices(request.user),
         # What "Select all" enrolls: the review screen reads the same filters back.
         "carry": [
@@ -76,12 +76,12 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "contact": contact,
         "sequences": _sequence_choices(request.user),
-        "enrollments": pages.contact_enrollments(contact),
+        "enrollments": pages.contact_enrollments(contact, request.user),
         "portal_tz": PortalSettings.load().time_zone,
         "standing_flags": [(flag, label) for flag, label in STANDING_LABELS.items() if getattr(contact, flag)],
         "repermissions": pages.contact_repermissions(contact),
         **pages.contact_associations(contact),
-        **pages.contact_activity(contact),
+        **pages.contact_activity(contact, request.user),
     }
     return render(request, "contacts/contact_detail.html", context)
 
@@ -162,7 +162,7 @@ def _record_page(request: HttpRequest, record: Any, record_type: str, label: str
         "record_label": label,
         "back_url": back,
         "associated": contacts,
-        "live": pages.live_enrollments_by_contact([c.pk for c in contacts]),
+        "live": pages.live_enrollments_by_contact([c.pk for c in contacts], request.user),
         "sequences": _sequence_choices(request.user),
         "properties": sorted((record.properties or {}).items()),
     }
@@ -211,7 +211,7 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact_list": contact_list,
         "page": page,
         "size": page.total,
-        "live": pages.live_enrollments_by_contact([c.pk for c in page.items]),
+        "live": pages.live_enrollments_by_contact([c.pk for c in page.items], request.user),
         "sequences": _sequence_choices(request.user),
         "carry": [("source", "list"), ("list", contact_list.pk)],
     }

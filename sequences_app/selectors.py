@@ -51,6 +51,13 @@ def enrollments_visible_to(user: User) -> QuerySet[Enrollment]:
     return enrollments if user.is_staff else enrollments.filter(sender=user)
 
 
+def enrollment_details_visible_to(user: User, sender_id: int | None) -> bool:
+    """Whether `user` may see an enrollment's details (sequence, sender, schedule): the same rule as
+    `enrollments_visible_to`, for pages that show every contact's enrollments — others see only that the
+    contact is in a sequence."""
+    return user.is_staff or (sender_id is not None and sender_id == user.pk)
+
+
 def tasks_visible_to(user: User) -> QuerySet[Task]:
     tasks = Task.objects.all()
     return tasks if user.is_staff else tasks.filter(owner=user)
