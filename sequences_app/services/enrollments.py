@@ -157,7 +157,7 @@ def enrollment_create(
     now = now or timezone.now()
     sender = sender or caller
     _check_sender(sequence=sequence, caller=caller, sender=sender)
-    mailbox = _sending_mailbox(sender=sender, mailbox=mailbox)
+    mailbox = _sending_mailbox(sender=sender, mailbox=mailbox, caller=caller)
     base_steps = [_step_dict(step) for step in sequence.steps.order_by("order")]
     if start_step not in {step["order"] for step in base_steps}:
         raise ServiceError("INVALID_START_STEP", f"The sequence has no step {start_step}.")
@@ -255,8 +255,11 @@ def _check_sender(*, sequence: Sequence, caller: User, sender: User) -> None:
         raise NotAllowed("SEQUENCE_NOT_SHARED", "This sequence is not shared with the sender.")
 
 
-def _sending_mailbox(*, sender: User, mailbox: Mailbox | None) -> Mailbox:
+def _sending_mailbox(*, sender: User, mailbox: Mailbox | None, caller: User) -> Mailbox:
     if mailbox is not None:
+        if mailbox.owner_id != caller.pk and not caller.is_staff:
+            # Another user's mailbox doesn't exist for the caller: the API's answer for a missing id.
+            raise ValidationFailed("No such mailbox.", fields={"mailbox": [f"No mailbox with id {mailbox.pk}."]})
         if mailbox.owner_id != sender.pk:
             raise ValidationFailed(
                 "The mailbox is not one of the sender's.", fields={"mailbox": ["Not one of the sender's mailboxes."]}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from config.errors import ValidationFailed
 from sequences_app.models import Enrollment, SequenceStep, StepType
 from sequences_app.selectors import sequence_is_shared_with
+from sequences_app.services.enrollments import enrollment_create
 from tests.factories import ContactFactory, EnrollmentFactory, MailboxFactory, SequenceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +64,11 @@ def test_another_users_mailbox_answers_like_one_that_does_not_exist(api, sequenc
     assert mine[1]["fields"] == {"mailbox": [f"No mailbox with id {theirs.pk}."]}
     assert mine[1]["message"] == missing[1]["message"]
     assert not Enrollment.objects.exists()
+
+
+def test_the_enrollment_service_answers_the_same_for_every_entry_point(rep, sequence):
+    """The pages and HubSpot's API come through the service: it, too, hides whose mailbox an id is."""
+    theirs = MailboxFactory(owner=UserFactory())
+    with pytest.raises(ValidationFailed) as refused:
+        enrollment_create(sequence=sequence, caller=rep, contact_ids=[ContactFactory().pk], mailbox=theirs)
+    assert refused.value.extra["fields"] == {"mailbox": [f"No mailbox with id {theirs.pk}."]}
