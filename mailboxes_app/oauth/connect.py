@@ -39,6 +39,7 @@ from mailboxes_app.oauth.providers import OAuthProvider, oauth_client, oauth_pro
 from mailboxes_app.oauth.tokens import expiry_of
 
 STATE_TTL = timedelta(minutes=10)
+STATE_KEPT = timedelta(days=1)
 START_AGAIN = "Nothing was connected; start again from the Mailboxes page."
 # Provider errors (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6) in words.
 PROVIDER_ERRORS = {
@@ -79,9 +80,12 @@ def oauth_authorization_start(*, user: User, session_key: str, provider_key: str
     url, state = oauth_client(provider).create_authorization_url(
         provider.authorize_url, code_verifier=verifier, **provider.authorize_params
     )
+    now = now or timezone.now()
+    # Authorizations nobody finished are kept a day (so a late callback hears "expired"), then forgotten.
+    MailboxOAuthState.objects.filter(created_at__lt=now - STATE_KEPT).delete()
     MailboxOAuthState.objects.create(
         state_hash=_hash(state), session_hash=_hash(session_key), user=user, provider=provider.key,
-        code_verifier=verifier, created_at=now or timezone.now(),
+        code_verifier=verifier, created_at=now,
     )
     return url
 

@@ -223,6 +223,17 @@ def test_a_state_older_than_ten_minutes_has_expired(providers, browser):
     assert not Mailbox.objects.filter(email="rep@acme.example").exists()
 
 
+def test_authorizations_nobody_finished_are_forgotten_after_a_day(providers, browser):
+    with time_machine.travel("2026-12-01 09:00+00:00", tick=False):
+        start(browser, "google")
+    with time_machine.travel("2026-12-01 20:00+00:00", tick=False):
+        start(browser, "google")
+    with time_machine.travel("2026-12-02 10:00+00:00", tick=False):
+        start(browser, "google")
+
+    assert MailboxOAuthState.objects.count() == 2
+
+
 def test_a_provider_error_is_shown_as_a_sentence(providers, browser):
     callback = consent(providers, start(browser, "google"), login="rep@acme.example", decision="deny")
     answer = browser.get(callback)
