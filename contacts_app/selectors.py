@@ -84,3 +84,8 @@ def _list_q(contact_list: ContactList) -> Q:
     # An always-true filter (a yes/no field "is set") is an empty Q, which
     # COUNT(filter=) would drop; spell it out so every list counts the same way.
     return query if query else Q(pk__isnull=False)
+
+
+def company_name_suggestions(limit: int = 200) -> list[str]:
+    """Company names a record form suggests (a datalist); a company not among them is typed in full."""
+    return list(Company.objects.order_by("name", "id").values_list("name", flat=True)[:limit])

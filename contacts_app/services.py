@@ -363,6 +363,31 @@ def _record_update(record: Deal | Ticket, data: dict[str, Any], fields: tuple[st
         record.contacts.set(list(data["contacts"]))
 
 
+@transaction.atomic
+def record_contacts_add(*, record: Company | Deal | Ticket | CustomObject, contacts: Iterable[Contact]) -> None:
+    """Associate contacts with a record, keeping the ones it has (a company takes them from any other)."""
+    contacts = list(contacts)
+    if isinstance(record, Company):
+        ids = [contact.pk for contact in contacts]
+        joining = Contact.objects.filter(pk__in=ids).exclude(company=record)
+        workflow_events.contacts_company_changing(joining.values_list("pk", flat=True))
+        joining.update(company=record, updated_at=timezone.now())
+    else:
+        record.contacts.add(*contacts)
+
+
+@transaction.atomic
+def record_contacts_remove(*, record: Company | Deal | Ticket | CustomObject, contacts: Iterable[Contact]) -> None:
+    """End contacts' association with a record; the contacts themselves stay."""
+    contacts = list(contacts)
+    if isinstance(record, Company):
+        leaving = Contact.objects.filter(pk__in=[contact.pk for contact in contacts], company=record)
+        workflow_events.contacts_company_changing(leaving.values_list("pk", flat=True))
+        leaving.update(company=None, updated_at=timezone.now())
+    else:
+        record.contacts.remove(*contacts)
+
+
 # --- Custom objects -----------------------------------------------------------------------------
 
 

@@ -20,6 +20,11 @@ urlpatterns = [
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("objects/<slug:schema>/", views.objects, name="objects"),
     path("objects/<slug:schema>/<int:pk>/", views.object_detail, name="object"),
+    path("new/<slug:kind>/", views.record_new, name="record-new"),
+    path("edit/<slug:kind>/<int:pk>/", views.record_edit, name="record-edit"),
+    path("associate/<slug:kind>/<int:pk>/", views.record_associate, name="record-associate"),
+    path("associate/<slug:kind>/<int:pk>/remove/<int:contact_pk>/", views.record_dissociate,
+         name="record-dissociate"),
     path("lists/", views.lists, name="lists"),
     path("lists/<int:pk>/", views.list_detail, name="list"),
 ]

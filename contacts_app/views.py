@@ -1,11 +1,13 @@
 """CRM pages: the contacts index, records (contact, company, deal, ticket, custom object) and lists.
 
 Reads come from selectors; the only writes here are through services
-(meeting_record). Every enrollment entry point on these pages leads to the
+(meeting_record, the CRM records' create/update/associate). Every enrollment entry point on these pages leads to the
 one enrollment review screen (sequences_app.pages.enroll).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,15 +16,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts_app.models import PortalSettings
 from config.errors import ServiceError
 from config.paging import paginate
+from contacts_app import forms, services
 from contacts_app import page_selectors as pages
 from contacts_app.models import Company, Contact, ContactList, CustomObject, Deal, ObjectSchema, Ticket
-from contacts_app.selectors import list_members, list_sizes
-from contacts_app.services import contact_repermit
+from contacts_app.selectors import company_name_suggestions, contacts_with_email, list_members, list_sizes
 from sequences_app.page_messages import service_error_text
 from sequences_app.selectors import sequences_visible_to
 from sequences_app.services.meetings import meeting_record
@@ -115,7 +118,7 @@ def contact_repermission(request: HttpRequest, pk: int) -> HttpResponse:
     """"Re-permission: the contact asked again" (admins): the same service as the API's."""
     contact = get_object_or_404(Contact, pk=pk)
     try:
-        contact_repermit(contact=contact, user=request.user, reason=request.POST.get("reason", ""),
+        services.contact_repermit(contact=contact, user=request.user, reason=request.POST.get("reason", ""),
                          flags=request.POST.getlist("flags") or None)
     except ServiceError as exc:
         problems = [message for field in (exc.extra.get("fields") or {}).values() for message in field]
@@ -165,6 +168,7 @@ def _record_page(request: HttpRequest, record: Any, record_type: str, label: str
         "live": pages.live_enrollments_by_contact([c.pk for c in contacts], request.user),
         "sequences": _sequence_choices(request.user),
         "properties": sorted((record.properties or {}).items()),
+        "editable": record_type in KINDS,
     }
     return render(request, "contacts/record_detail.html", context)
 
@@ -216,3 +220,115 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "carry": [("source", "list"), ("list", contact_list.pk)],
     }
     return render(request, "contacts/list_detail.html", context)
+
+
+# --- Creating and editing records ------------------------------------------------------------
+# The forms read what was typed; the services (the API's own) decide and save.
+
+
+@dataclass(frozen=True)
+class _Kind:
+    form: type[forms.Form]
+    model: type[Any]
+    label: str
+    index: str
+    detail: str
+    create: Callable[[dict[str, Any]], Any]
+    update: Callable[[Any, dict[str, Any]], Any]
+
+
+KINDS: dict[str, _Kind] = {
+    "contact": _Kind(forms.ContactForm, Contact, "contact", "contacts:contacts", "contacts:contact",
+                     lambda data: services.contact_create(**data),
+                     lambda record, data: services.contact_update(contact=record, data=data)),
+    "company": _Kind(forms.CompanyForm, Company, "company", "contacts:companies", "contacts:company",
+                     lambda data: services.company_create(**data),
+                     lambda record, data: services.company_update(company=record, data=data)),
+    "deal": _Kind(forms.DealForm, Deal, "deal", "contacts:deals", "contacts:deal",
+                  lambda data: services.deal_create(**data),
+                  lambda record, data: services.deal_update(deal=record, data=data)),
+    "ticket": _Kind(forms.TicketForm, Ticket, "ticket", "contacts:tickets", "contacts:ticket",
+                    lambda data: services.ticket_create(**data),
+                    lambda record, data: services.ticket_update(ticket=record, data=data)),
+}
+
+
+def _record_form(request: HttpRequest, kind_name: str, pk: int | None = None) -> HttpResponse:
+    kind = KINDS[kind_name]
+    record = get_object_or_404(kind.model, pk=pk) if pk is not None else None
+    if request.method == "POST":
+        form = kind.form(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            if kind_name == "ticket" and not data.get("status"):
+                data["status"] = "new"
+            try:
+                saved = kind.create(data) if record is None else kind.update(record, data)
+            except ServiceError as exc:
+                forms.service_errors_to_form(form, exc)
+            else:
+                messages.success(request, f"{kind.label.capitalize()} “{saved}” {'saved' if record else 'created'}.")
+                return redirect(kind.detail, pk=saved.pk)
+    else:
+        form = kind.form(initial=kind.form.initial_for(record) if record is not None else None)
+    context = {
+        "form": form, "record": record, "kind": kind, "kind_name": kind_name,
+        "back_url": reverse(kind.detail, args=[record.pk]) if record is not None else reverse(kind.index),
+        "company_names": company_name_suggestions() if "company" in form.fields else [],
+    }
+    return render(request, "contacts/record_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def record_new(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in KINDS:
+        raise Http404("No such record type.")
+    return _record_form(request, kind)
+
+
+@login_required
+def record_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    if kind not in KINDS:
+        raise Http404("No such record type.")
+    return _record_form(request, kind, pk)
+
+
+_ASSOCIABLE = {"company": Company, "deal": Deal, "ticket": Ticket}
+
+
+@login_required
+@require_POST
+def record_associate(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Associate a contact (named by email) with a company, deal or ticket."""
+    if kind not in _ASSOCIABLE:
+        raise Http404("No such record type.")
+    record = get_object_or_404(_ASSOCIABLE[kind], pk=pk)
+    form = forms.AssociateForm(request.POST)
+    contact = None
+    if form.is_valid():
+        contact = contacts_with_email(form.cleaned_data["email"]).first()
+        if contact is None:
+            messages.error(request, f"No contact has the email address {form.cleaned_data['email']}. "
+                                    "Create the contact first.")
+    else:
+        messages.error(request, "Enter the contact's email address.")
+    if contact is not None:
+        try:
+            services.record_contacts_add(record=record, contacts=[contact])
+        except ServiceError as exc:
+            messages.error(request, service_error_text(exc))
+        else:
+            messages.success(request, f"{contact} is now associated with this {kind}.")
+    return redirect(KINDS[kind].detail, pk=pk)
+
+
+@login_required
+@require_POST
+def record_dissociate(request: HttpRequest, kind: str, pk: int, contact_pk: int) -> HttpResponse:
+    if kind not in _ASSOCIABLE:
+        raise Http404("No such record type.")
+    record = get_object_or_404(_ASSOCIABLE[kind], pk=pk)
+    contact = get_object_or_404(Contact, pk=contact_pk)
+    services.record_contacts_remove(record=record, contacts=[contact])
+    messages.success(request, f"{contact} is no longer associated with this {kind}.")
+    return redirect(KINDS[kind].detail, pk=pk)

@@ -1,0 +1,131 @@
+"""Forms of the CRM pages: they read what was typed and hand it to `contacts_app.services`.
+
+The forms hold only types and labels (a number is a number, an owner is a
+user). Every rule — a valid and unique email, a known time zone, a real
+domain — is the service's: a `ValidationFailed` it raises is put back on
+the form, field by field, with `service_errors_to_form`. Email standing
+flags are not offered: they are the contact's doing (unsubscribing, a
+bounce), and only an admin's re-permission clears one.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models.functions import Lower
+
+from accounts_app.models import User
+from config.errors import ServiceError
+from contacts_app.models import Company, Contact
+
+
+def _owner_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+        required=False, empty_label="No owner", label="Owner",
+    )
+
+
+class CompanyNameField(forms.CharField):
+    """A company typed by name (case-insensitive) or id; empty means none."""
+
+    def clean(self, value: Any) -> Company | None:  # type: ignore[override]
+        text = (super().clean(value) or "").strip()
+        if not text:
+            return None
+        found = (Company.objects.filter(pk=int(text)) if text.isdigit()
+                 else Company.objects.annotate(lower=Lower("name")).filter(lower=text.lower()).order_by("pk"))
+        company = found.first()
+        if company is None:
+            raise forms.ValidationError(f"No company is called “{text}”. Create the company first, then pick it here.")
+        return company
+
+
+class ContactForm(forms.Form):
+    email = forms.CharField(label="Email", max_length=254, required=False,
+                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    job_title = forms.CharField(label="Job title", max_length=200, required=False)
+    phone = forms.CharField(label="Phone", max_length=50, required=False)
+    company = CompanyNameField(label="Company", required=False,
+                               help_text="Type the company's name; the list suggests existing ones.")
+    lifecycle_stage = forms.ChoiceField(label="Lifecycle stage", required=False,
+                                        choices=[("", "None"), *Contact.LifecycleStage.choices])
+    time_zone = forms.CharField(label="Time zone", max_length=64, required=False,
+                                help_text="An IANA name such as Europe/Helsinki; empty means the portal's.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _owner_field()
+
+    @staticmethod
+    def initial_for(contact: Contact) -> dict[str, Any]:
+        return {
+            "email": contact.email, "first_name": contact.first_name, "last_name": contact.last_name,
+            "job_title": contact.job_title, "phone": contact.phone,
+            "company": contact.company.name if contact.company else "", "owner": contact.owner_id,
+            "lifecycle_stage": contact.lifecycle_stage, "time_zone": contact.time_zone,
+        }
+
+
+class CompanyForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=255)
+    domain = forms.CharField(label="Domain", max_length=255, required=False,
+                             help_text="Like acme.example; a pasted web address is fine.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _owner_field()
+
+    @staticmethod
+    def initial_for(company: Company) -> dict[str, Any]:
+        return {"name": company.name, "domain": company.domain, "owner": company.owner_id}
+
+
+class DealForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=255)
+    amount = forms.DecimalField(label="Amount", max_digits=14, decimal_places=2, required=False, min_value=0)
+    stage = forms.CharField(label="Stage", max_length=64, required=False)
+    company = CompanyNameField(label="Company", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _owner_field()
+
+    @staticmethod
+    def initial_for(deal: Any) -> dict[str, Any]:
+        return {"name": deal.name, "amount": deal.amount, "stage": deal.stage,
+                "company": deal.company.name if deal.company else "", "owner": deal.owner_id}
+
+
+class TicketForm(forms.Form):
+    subject = forms.CharField(label="Subject", max_length=255)
+    status = forms.CharField(label="Status", max_length=64, required=False, initial="new")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _owner_field()
+
+    @staticmethod
+    def initial_for(ticket: Any) -> dict[str, Any]:
+        return {"subject": ticket.subject, "status": ticket.status, "owner": ticket.owner_id}
+
+
+class AssociateForm(forms.Form):
+    """Associate a contact with a record: the contact is named by email address."""
+
+    email = forms.EmailField(label="Contact's email address")
+
+
+def service_errors_to_form(form: forms.Form, error: ServiceError) -> None:
+    """Put a service's refusal on the form: each field's sentences beside the field, the rest on top."""
+    fields = error.extra.get("fields") or {}
+    placed = False
+    for name, problems in fields.items():
+        target = name if name in form.fields else None
+        for problem in problems:
+            form.add_error(target, problem)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
