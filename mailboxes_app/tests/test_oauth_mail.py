@@ -338,3 +338,38 @@ def test_dovecot_refuses_a_token_the_provider_does_not_know(google_with_dovecot,
             client.oauth2_login(ADDRESS, "at-made-up")
     finally:
         client.shutdown()
+
+
+@pytest.mark.django_db
+def test_an_inbox_sync_while_the_token_service_is_down_backs_off_and_stays_connected(
+    google_with_dovecot, dovecot, browser, run_tasks
+):
+    mailbox = _connect(browser, google_with_dovecot, run_tasks)
+    google_with_dovecot.end_access_tokens(ADDRESS)
+    google_with_dovecot.token_endpoint_down = True
+
+    with time_machine.travel("2026-11-23T12:00:00+02:00", tick=False):
+        report = mailbox_sync(mailbox_id=mailbox.pk)
+
+    mailbox.refresh_from_db()
+    assert report.outcome == "failed"
+    assert "token service did not answer" in mailbox.sync_error
+    assert (mailbox.status, mailbox.sync_failures) == ("connected", 1)
+    assert not Notification.objects.filter(kind="inbox_disconnected").exists()
+
+
+@pytest.mark.django_db
+def test_an_inbox_sync_after_the_grant_was_revoked_disconnects_and_tells_the_rep_once(
+    google_with_dovecot, dovecot, browser, rep, run_tasks
+):
+    mailbox = _connect(browser, google_with_dovecot, run_tasks)
+    google_with_dovecot.revoke_grants(ADDRESS)
+
+    with time_machine.travel("2026-11-23T12:00:00+02:00", tick=False):
+        first = mailbox_sync(mailbox_id=mailbox.pk)
+        second = mailbox_sync(mailbox_id=mailbox.pk)
+
+    mailbox.refresh_from_db()
+    assert (first.outcome, second.outcome) == ("disconnected", "skipped")
+    assert mailbox.status_detail == "Google no longer accepts Nudge's access — reconnect."
+    assert Notification.objects.filter(user=rep, kind="inbox_disconnected").count() == 1
