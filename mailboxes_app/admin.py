@@ -27,7 +27,9 @@ class MailboxAdmin(admin.ModelAdmin):
     form = MailboxAdminForm
     # OAuth tokens are never shown, not even to admins (reconnecting is the way to new ones).
     exclude = ("oauth_access_token", "oauth_refresh_token")
-    list_display = ("email", "owner", "provider", "is_primary", "status", "daily_limit", "verified_at")
+    list_display = (
+        "email", "owner", "provider", "is_primary", "status", "daily_limit", "minute_limit", "verified_at",
+    )
     list_filter = ("provider", "status", "smtp_security", "imap_security")
     search_fields = ("email", "owner__username", "owner__email")
     raw_id_fields = ("owner",)

@@ -48,6 +48,8 @@ class Mailbox(models.Model):
     imap_password = EncryptedTextField(blank=True, default="")
     # A cap lower than the sender's seat limit (sequence emails per rolling 24 h).
     daily_limit = models.PositiveIntegerField(null=True, blank=True)
+    # At most this many emails from this mailbox in any 60 seconds (a provider's per-minute limit); None = no cap.
+    minute_limit = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DISCONNECTED)
     status_detail = models.CharField(max_length=500, blank=True, default="")
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -210,6 +212,12 @@ class OutboundMessage(models.Model):
                 fields=["sender", "sent_at"],
                 condition=Q(state__in=["sending", "sent", "unknown"]),
                 name="outbound_sender_slot_idx",
+            ),
+            # Consumer: a mailbox's per-minute cap (`Mailbox.minute_limit`), at the claim and when enrolling.
+            models.Index(
+                fields=["mailbox", "sent_at"],
+                condition=Q(state__in=["sending", "sent", "unknown"]),
+                name="outbound_mailbox_slot_idx",
             ),
         ]
 

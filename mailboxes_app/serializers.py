@@ -33,6 +33,10 @@ class MailboxSerializer(serializers.ModelSerializer):
         min_value=0, max_value=1_000_000, allow_null=True, required=False,
         help_text="A cap below the sender's seat limit, sequence emails per rolling 24 hours; null for none.",
     )
+    minute_limit = serializers.IntegerField(
+        min_value=1, max_value=10_000, allow_null=True, required=False,
+        help_text="At most this many emails from this mailbox in any 60 seconds; null for no cap.",
+    )
 
     class Meta:
         model = Mailbox
@@ -40,8 +44,8 @@ class MailboxSerializer(serializers.ModelSerializer):
             "id", "owner", "email", "display_name", "is_primary", "provider", "auth",
             "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
             "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
-            "daily_limit", "status", "status_detail", "verified_at", "verification", "signature_html", "created_at",
-            "updated_at",
+            "daily_limit", "minute_limit", "status", "status_detail", "verified_at", "verification", "signature_html",
+            "created_at", "updated_at",
         )
         read_only_fields = (
             "id", "provider", "status", "status_detail", "verified_at", "verification", "created_at", "updated_at"

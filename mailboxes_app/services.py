@@ -29,7 +29,7 @@ CONNECTION_FIELDS = frozenset({
     "email", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
     "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
 })
-EDITABLE_FIELDS = CONNECTION_FIELDS | {"display_name", "daily_limit", "signature_html"}
+EDITABLE_FIELDS = CONNECTION_FIELDS | {"display_name", "daily_limit", "minute_limit", "signature_html"}
 # What identifies the server a password is sent to, per side, and that side's password.
 PASSWORD_TARGETS = {
     "smtp_password": ("smtp_host", "smtp_port", "smtp_username"),
@@ -201,6 +201,12 @@ def _apply(mailbox: Mailbox, data: dict[str, Any]) -> None:
             value = sanitize_email_html(value or "")
         elif name in ("smtp_host", "imap_host", "smtp_username", "imap_username", "display_name"):
             value = (value or "").strip()
+        elif name == "minute_limit" and value is not None and (not isinstance(value, int) or value < 1):
+            # 0 a minute would hold every email forever; "no cap" is None.
+            raise ValidationFailed(
+                "The per-minute cap is a whole number from 1.",
+                fields={"minute_limit": ["Enter a whole number from 1, or leave it empty for no cap."]},
+            )
         setattr(mailbox, name, value)
 
 

@@ -56,6 +56,10 @@ def _fields(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
     if cap and not cap.isdigit():
         errors["daily_limit"] = ["Enter a whole number, or leave empty for the seat's limit."]
     values["daily_limit"] = int(cap) if cap.isdigit() else None
+    per_minute = data.get("minute_limit", "").strip()
+    if per_minute and not (per_minute.isdigit() and int(per_minute) >= 1):
+        errors["minute_limit"] = ["Enter a whole number from 1, or leave empty for no per-minute cap."]
+    values["minute_limit"] = int(per_minute) if per_minute.isdigit() and int(per_minute) >= 1 else None
     if not values["email"]:
         errors["email"] = ["Enter the mailbox's email address."]
     if not values["smtp_host"]:
@@ -130,7 +134,7 @@ def mailbox_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 values.setdefault("smtp_host", request.POST.get("smtp_host", ""))
     elif mailbox is not None:
         values = {name: getattr(mailbox, name) for name in (*TEXT_FIELDS, *PORT_FIELDS, "smtp_security",
-                                                             "imap_security", "daily_limit")}
+                                                             "imap_security", "daily_limit", "minute_limit")}
     else:
         values = {"smtp_port": 587, "imap_port": 993, "smtp_security": "starttls", "imap_security": "ssl"}
     context = {"mailbox": mailbox, "values": values, "errors": errors, "securities": Security.choices}

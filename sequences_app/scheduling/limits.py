@@ -6,14 +6,16 @@ limit (or the mailbox's lower cap). At enrollment the check is made for the
 scheduled by live enrollments; at send time the scheduler checks the window
 again with what was really sent, which keeps every window within the limit.
 
-Throttle: emails started by a bulk enrollment leave at most N per calendar
-minute per sender (N = BULK_THROTTLE_PER_MINUTE).
+Per-minute caps: emails started by a bulk enrollment leave at most N in any
+60 seconds per sender (N = BULK_THROTTLE_PER_MINUTE), evenly spread (60 s / N
+apart); a mailbox with a per-minute cap (`Mailbox.minute_limit`) sends at
+most that many in any 60 seconds. The same `MinuteThrottle` places first
+emails when enrolling (the projection) and checks each email at the claim.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -25,6 +27,8 @@ from mailboxes_app.models import Mailbox, OutboundMessage
 from sequences_app.models import Enrollment, EnrollmentStep, StepType
 
 WINDOW = timedelta(hours=24)
+# Messages holding a send slot: being sent or already handed to the server.
+SLOT_STATES = [OutboundMessage.State.SENDING, OutboundMessage.State.SENT, OutboundMessage.State.UNKNOWN]
 # How far ahead `next_available_at` is searched before giving up.
 SEARCH_HORIZON = timedelta(days=14)
 
@@ -91,34 +95,95 @@ def sender_load(
     return SendLoad([*sent, *scheduled], sender_limit(sender, mailbox, portal=portal))
 
 
-def minute_of(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
+MINUTE = timedelta(seconds=60)
 
 
-class BulkThrottle:
-    """Minute slots of one sender's bulk emails; at most `per_minute` in each."""
+class MinuteThrottle:
+    """Send times under a per-minute cap: at most `per_minute` in any 60 seconds (rolling, like the 24-hour limit).
 
-    def __init__(self, taken: Iterable[datetime], per_minute: int | None = None) -> None:
-        self.per_minute = per_minute or settings.BULK_THROTTLE_PER_MINUTE
-        self.slots: Counter[datetime] = Counter(minute_of(moment) for moment in taken)
+    A 60-second window is half-open, (s - 60 s, s], so two emails share one
+    when they are less than 60 s apart. With `spread`, consecutive emails are
+    also at least 60 s / per_minute apart (three a minute: 20 s), which by
+    itself keeps every window within the cap and sends them evenly, not in bursts.
+    """
 
-    def place(self, desired: datetime) -> datetime:
-        """The first moment at or after `desired` whose minute has room; the slot is taken."""
-        slot = minute_of(desired)
-        while self.slots[slot] >= self.per_minute:
-            slot += timedelta(minutes=1)
-        self.slots[slot] += 1
-        return max(desired, slot)
+    def __init__(self, taken: Iterable[datetime], per_minute: int, *, spread: bool = False) -> None:
+        if per_minute < 1:
+            raise ValueError("A per-minute cap is at least 1.")
+        self.per_minute = per_minute
+        self.times = sorted(taken)
+        # Rounded up to the microsecond: N + 1 emails a rounded-down gap apart could span under 60 s.
+        self.gap = timedelta(microseconds=-(-60_000_000 // per_minute)) if spread else timedelta(0)
+
+    def earliest(self, desired: datetime) -> datetime:
+        """The first moment at or after `desired` where one more email keeps within the cap."""
+        at = desired
+        while (later := self._next_try(at)) is not None:
+            at = later
+        return at
+
+    def take(self, at: datetime) -> None:
+        bisect.insort(self.times, at)
+
+    def _next_try(self, at: datetime) -> datetime | None:
+        """None when one more email at `at` fits; else a later moment before which none can fit."""
+        lo = bisect.bisect_right(self.times, at - MINUTE)
+        hi = bisect.bisect_left(self.times, at + MINUTE)
+        near = self.times[lo:hi]  # the emails that can share a window with one at `at`
+        if self.gap:
+            close = [moment for moment in near if abs(moment - at) < self.gap]
+            if close:
+                return max(close) + self.gap
+        n = self.per_minute
+        for first in range(len(near) - n + 1):
+            group = near[first : first + n]
+            # These n and the new one within less than 60 s: some window would hold n + 1.
+            if max(group[-1], at) - min(group[0], at) < MINUTE:
+                return group[0] + MINUTE
+        return None
 
 
-def sender_bulk_throttle(*, sender: User, since: datetime) -> BulkThrottle:
-    """The sender's bulk emails already queued from `since` on."""
-    queued = EnrollmentStep.objects.filter(
-        enrollment__sender=sender,
-        enrollment__is_bulk=True,
+def throttles_place(desired: datetime, throttles: list[MinuteThrottle]) -> datetime:
+    """The first moment at or after `desired` that every throttle accepts; it is taken in each."""
+    at = desired
+    while True:
+        moved = at
+        for throttle in throttles:
+            moved = throttle.earliest(moved)
+        if moved == at:
+            break
+        at = moved
+    for throttle in throttles:
+        throttle.take(at)
+    return at
+
+
+def _queued_first_emails(since: datetime):  # noqa: ANN202  (a queryset of datetimes)
+    return EnrollmentStep.objects.filter(
         enrollment__status__in=Enrollment.LIVE_STATUSES,
         type=StepType.AUTOMATED_EMAIL,
         status__in=[EnrollmentStep.Status.SCHEDULED, EnrollmentStep.Status.DEFERRED],
-        scheduled_for__gte=minute_of(since),
-    ).values_list("scheduled_for", flat=True)
-    return BulkThrottle(queued)
+        scheduled_for__gt=since - MINUTE,
+    )
+
+
+def sender_bulk_throttle(*, sender: User, since: datetime) -> MinuteThrottle:
+    """The sender's bulk emails sent in the minute before `since` and queued from then on."""
+    sent = OutboundMessage.objects.filter(
+        sender=sender, is_bulk=True, state__in=SLOT_STATES, sent_at__gt=since - MINUTE
+    ).values_list("sent_at", flat=True)
+    queued = _queued_first_emails(since).filter(enrollment__sender=sender, enrollment__is_bulk=True)
+    return MinuteThrottle(
+        [*sent, *queued.values_list("scheduled_for", flat=True)], settings.BULK_THROTTLE_PER_MINUTE, spread=True
+    )
+
+
+def mailbox_minute_throttle(*, mailbox: Mailbox, since: datetime) -> MinuteThrottle | None:
+    """The mailbox's emails sent in the minute before `since` and queued from then on (None: no cap)."""
+    if mailbox.minute_limit is None:
+        return None
+    sent = OutboundMessage.objects.filter(
+        mailbox=mailbox, state__in=SLOT_STATES, sent_at__gt=since - MINUTE
+    ).values_list("sent_at", flat=True)
+    queued = _queued_first_emails(since).filter(enrollment__mailbox=mailbox)
+    return MinuteThrottle([*sent, *queued.values_list("scheduled_for", flat=True)], mailbox.minute_limit)

@@ -4,8 +4,8 @@ Messages go in batches of one sender and mailbox, over one SMTP connection:
 1. Render them all (pure; wasted only for those the claim below refuses).
 2. Claim them in one short transaction that holds the sender's row lock:
    each enrollment must still be running and the mailbox connected, and the
-   sender's rolling-24-hour window and (for bulk) this minute's throttle
-   must have room — what doesn't fit is parked, deferred or throttled, never
+   sender's rolling-24-hour window, (for bulk) the bulk throttle and the
+   mailbox's per-minute cap must have room in every 60 seconds — what doesn't fit is parked, deferred or throttled, never
    dropped. The claim sets `sending` with a lease and takes the slots
    (`sent_at`).
 3. Talk SMTP with no lock held. Every second or so the batch checks that its
@@ -55,7 +55,15 @@ from mailboxes_app.oauth.tokens import OAuthRevoked, OAuthUnavailable
 from mailboxes_app.transport import smtp_connect
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep
 from sequences_app.rendering import RenderedEmail, email_render, mime_build
-from sequences_app.scheduling.limits import WINDOW, BulkThrottle, SendLoad, minute_of, sender_limit
+from sequences_app.scheduling.limits import (
+    MINUTE,
+    SLOT_STATES,
+    WINDOW,
+    MinuteThrottle,
+    SendLoad,
+    sender_limit,
+    throttles_place,
+)
 from sequences_app.scheduling.runner import StepDone, enrollment_step_done, enrollments_steps_done, snapshot_step
 from sequences_app.services.enrollment_state import enrollment_pause, enrollments_unenroll
 
@@ -64,7 +72,6 @@ State = OutboundMessage.State
 CLAIMABLE = [State.QUEUED, State.RETRY]
 # Multiples of SMTP_RETRY_BASE_SECONDS (1 min by default: 1, 5, 15 min, 1, 3, 6, 12 h).
 RETRY_STEPS = (1, 5, 15, 60, 180, 360, 720)
-SLOT_STATES = [State.SENDING, State.SENT, State.UNKNOWN]
 # During a batch, how often (seconds) its enrollments are checked for a stop (reply, unenroll, pause).
 LIVE_CHECK_SECONDS = 1.0
 
@@ -284,23 +291,25 @@ def _claim(
 
 
 class _Room:
-    """One sender's room at `now`: what is left of the 24-hour window, and this minute's bulk throttle."""
+    """One sender's room at `now`: what is left of the 24-hour window, and the per-minute caps."""
 
     def __init__(self, sender: User, mailbox: Mailbox | None, now: datetime) -> None:
-        self.sender, self.now = sender, now
+        self.sender, self.mailbox, self.now = sender, mailbox, now
         self.limit = sender_limit(sender, mailbox, portal=PortalSettings.load())
         self.slots = OutboundMessage.objects.filter(sender=sender, state__in=SLOT_STATES, sent_at__gt=now - WINDOW)
         self.free = self.limit - self.slots.count()
         self.load: SendLoad | None = None
-        self.throttle: BulkThrottle | None = None
+        self.bulk: MinuteThrottle | None = None
+        self.per_mailbox: MinuteThrottle | None = None
 
     def take(self, message: OutboundMessage) -> str:
         """Empty when the message may go now (its slot is taken); else defer or throttle it and say which."""
         if self.free <= 0:
             return self._defer(message)
-        if message.is_bulk:
-            slot = self._bulk_throttle().place(self.now)
-            if slot > self.now:
+        throttles = self._throttles(message)
+        if throttles:
+            slot = throttles_place(self.now, throttles)
+            if slot > self.now:  # the slot stays taken: the next message of the batch waits behind this one
                 OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=slot)
                 return "throttled"
         self.free -= 1
@@ -319,14 +328,21 @@ class _Room:
         )
         return "deferred"
 
-    def _bulk_throttle(self) -> BulkThrottle:
-        if self.throttle is None:
-            this_minute = minute_of(self.now)
-            sent_this_minute = OutboundMessage.objects.filter(
-                sender=self.sender, is_bulk=True, state__in=SLOT_STATES, sent_at__gte=this_minute
-            ).count()
-            self.throttle = BulkThrottle([this_minute] * sent_this_minute)
-        return self.throttle
+    def _throttles(self, message: OutboundMessage) -> list[MinuteThrottle]:
+        """The per-minute caps this message counts against, each read once per claim from what really went."""
+        recent = OutboundMessage.objects.filter(state__in=SLOT_STATES, sent_at__gt=self.now - MINUTE)
+        throttles = []
+        if message.is_bulk:
+            if self.bulk is None:
+                sent = recent.filter(sender=self.sender, is_bulk=True).values_list("sent_at", flat=True)
+                self.bulk = MinuteThrottle(sent, settings.BULK_THROTTLE_PER_MINUTE, spread=True)
+            throttles.append(self.bulk)
+        if self.mailbox is not None and self.mailbox.minute_limit is not None:
+            if self.per_mailbox is None:
+                sent = recent.filter(mailbox=self.mailbox).values_list("sent_at", flat=True)
+                self.per_mailbox = MinuteThrottle(sent, self.mailbox.minute_limit)
+            throttles.append(self.per_mailbox)
+        return throttles
 
 
 def _park(message: OutboundMessage, why: str) -> str:

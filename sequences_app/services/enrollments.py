@@ -37,7 +37,14 @@ from contacts_app.selectors import list_members
 from mailboxes_app.models import Mailbox
 from sequences_app.html import sanitize_email_html
 from sequences_app.models import TASK_STEP_TYPES, Enrollment, EnrollmentStep, Priority, Sequence, StepType
-from sequences_app.scheduling.limits import BulkThrottle, SendLoad, sender_bulk_throttle, sender_load
+from sequences_app.scheduling.limits import (
+    MinuteThrottle,
+    SendLoad,
+    mailbox_minute_throttle,
+    sender_bulk_throttle,
+    sender_load,
+    throttles_place,
+)
 from sequences_app.scheduling.timing import FollowUpRules, ProjectedStep, StepTiming, project_schedule, to_utc
 from sequences_app.selectors import sequence_is_shared_with
 from sequences_app.sequence_settings import SequenceSettings
@@ -557,18 +564,20 @@ def _schedule(
     portal: PortalSettings,
     is_bulk: bool,
 ) -> list[_Plan]:
-    """Project each plan's schedule; spread bulk first emails; drop (and report) those over the limit."""
+    """Project each plan's schedule; place first emails under the per-minute caps; drop those over the limit."""
     if not plans:
         return plans
-    throttle: BulkThrottle | None = sender_bulk_throttle(sender=sender, since=now) if is_bulk else None
+    throttles: list[MinuteThrottle] = [sender_bulk_throttle(sender=sender, since=now)] if is_bulk else []
+    if (per_mailbox := mailbox_minute_throttle(mailbox=mailbox, since=now)) is not None:
+        throttles.append(per_mailbox)
     load: SendLoad | None = None
     kept = []
     for plan in plans:
         tz = ZoneInfo(plan.tz_name)
         first_at = now if send_at is None else max(to_utc(send_at, tz), now)
         run_steps = [step for step in plan.steps if step["order"] >= start_step]
-        if throttle is not None and run_steps[0]["type"] == StepType.AUTOMATED_EMAIL:
-            first_at = throttle.place(first_at)
+        if throttles and run_steps[0]["type"] == StepType.AUTOMATED_EMAIL:
+            first_at = throttles_place(first_at, throttles)
         timings = [StepTiming(step["order"], step["type"], step["delay_days"]) for step in run_steps]
         plan.schedule = project_schedule(steps=timings, first_at=first_at, tz=tz, rules=rules)
         first_email = next((step for step in plan.schedule if step.type == StepType.AUTOMATED_EMAIL), None)

@@ -1,7 +1,7 @@
 """`POST /api/v1/sequences/{id}/enrollments/`: every rule, every code, nothing written on refusal."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -23,6 +23,7 @@ from tests.factories import (
     EnrollmentFactory,
     EnrollmentStepFactory,
     MailboxFactory,
+    OutboundMessageFactory,
     SeatFactory,
     SequenceFactory,
     TicketFactory,
@@ -502,24 +503,70 @@ def test_the_seat_limit_applies_when_the_mailbox_has_no_cap(api, sequence, rep):
     assert [item["code"] for item in body["rejected"]] == ["DAILY_SEND_LIMIT_REACHED"]
 
 
-def test_a_bulk_of_fifty_is_spread_three_per_minute(api, sequence):
+def _most_in_any_minute(moments):
+    """The largest number of `moments` (ISO strings) less than 60 s apart, i.e. in one rolling 60-second window."""
+    times = sorted(datetime.fromisoformat(moment) for moment in moments)
+    return max(
+        sum(1 for other in times if timedelta(0) <= other - first < timedelta(seconds=60)) for first in times
+    )
+
+
+def test_a_bulk_of_fifty_is_spread_twenty_seconds_apart(api, sequence):
     ids = [person().pk for _ in range(50)]
     body = enroll(api, sequence, contacts=ids).json()
     firsts = sorted(item["schedule"][0]["at"] for item in body["enrolled"])
-    per_minute: dict[str, int] = {}
-    for moment in firsts:
-        per_minute[moment[:16]] = per_minute.get(moment[:16], 0) + 1
     assert len(firsts) == 50
-    assert max(per_minute.values()) == 3
-    assert len(per_minute) == 17  # 16 full minutes and one with 2
-    assert firsts[0] == "2026-11-25T07:30:00Z"
-    assert firsts[-1] == "2026-11-25T07:46:00Z"
+    assert firsts[:4] == ["2026-11-25T07:30:00Z", "2026-11-25T07:30:20Z", "2026-11-25T07:30:40Z",
+                          "2026-11-25T07:31:00Z"]
+    assert firsts[-1] == "2026-11-25T07:46:20Z"
+    assert _most_in_any_minute(firsts) == 3
 
 
 def test_a_second_bulk_queues_behind_the_first(api, sequence):
     enroll(api, sequence, contacts=[person().pk for _ in range(6)])
     body = enroll(api, sequence, contacts=[person().pk for _ in range(3)]).json()
-    assert sorted(item["schedule"][0]["at"] for item in body["enrolled"]) == ["2026-11-25T07:32:00Z"] * 3
+    assert sorted(item["schedule"][0]["at"] for item in body["enrolled"]) == [
+        "2026-11-25T07:32:00Z", "2026-11-25T07:32:20Z", "2026-11-25T07:32:40Z",
+    ]
+
+
+def test_bulk_emails_sent_at_the_end_of_the_last_minute_hold_back_the_next_bulk(api, sequence, rep):
+    # Three went at 09:29:19, :39 and :59; a clock-minute throttle would let three more go at 09:30:00.
+    sent = [timezone.now() - timedelta(seconds=seconds) for seconds in (41, 21, 1)]
+    for sent_at in sent:
+        OutboundMessageFactory(
+            enrollment=EnrollmentFactory(sender=rep, is_bulk=True), is_bulk=True, state="sent", sent_at=sent_at
+        )
+    body = enroll(api, sequence, contacts=[person().pk for _ in range(3)]).json()
+    firsts = sorted(item["schedule"][0]["at"] for item in body["enrolled"])
+    assert firsts == ["2026-11-25T07:30:19Z", "2026-11-25T07:30:39Z", "2026-11-25T07:30:59Z"]
+    assert _most_in_any_minute([moment.isoformat() for moment in sent] + firsts) == 3
+
+
+def test_a_mailbox_per_minute_cap_holds_single_enrollments_in_every_sixty_seconds(api, sequence, rep):
+    Mailbox.objects.filter(owner=rep).update(minute_limit=2)
+    firsts = [
+        enroll(api, sequence, contacts=[person().pk]).json()["enrolled"][0]["schedule"][0]["at"] for _ in range(5)
+    ]
+    # Not spread: the cap allows two at once, then the next two when the first two are 60 s old.
+    assert firsts == ["2026-11-25T07:30:00Z", "2026-11-25T07:30:00Z", "2026-11-25T07:31:00Z",
+                      "2026-11-25T07:31:00Z", "2026-11-25T07:32:00Z"]
+
+
+def test_a_bulk_meets_both_the_bulk_throttle_and_the_mailbox_cap(api, sequence, rep):
+    Mailbox.objects.filter(owner=rep).update(minute_limit=2)
+    body = enroll(api, sequence, contacts=[person().pk for _ in range(5)]).json()
+    firsts = sorted(item["schedule"][0]["at"] for item in body["enrolled"])
+    assert firsts == ["2026-11-25T07:30:00Z", "2026-11-25T07:30:20Z", "2026-11-25T07:31:00Z",
+                      "2026-11-25T07:31:20Z", "2026-11-25T07:32:00Z"]
+    assert _most_in_any_minute(firsts) == 2
+
+
+def test_a_dry_run_previews_the_same_per_minute_placement(api, sequence, rep):
+    Mailbox.objects.filter(owner=rep).update(minute_limit=1)
+    enroll(api, sequence, contacts=[person().pk])
+    body = enroll(api, sequence, contacts=[person().pk], dry_run=True).json()
+    assert body["enrolled"][0]["schedule"][0]["at"] == "2026-11-25T07:31:00Z"
 
 
 def test_a_single_enrollment_is_not_throttled(api, sequence):

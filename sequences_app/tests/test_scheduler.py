@@ -132,16 +132,25 @@ def test_a_task_created_immediately_is_due_where_the_delay_puts_it(sender, mails
     assert task.due_at.isoformat() == "2026-11-26T07:00:00+00:00"
 
 
-def test_seven_bulk_contacts_leave_three_three_and_one_in_separate_minutes(sender, mailserver):
+def _sent_times():
+    return sorted(OutboundMessage.objects.filter(state="sent").values_list("sent_at", flat=True))
+
+
+def _most_in_any_minute(times):
+    return max(sum(1 for other in times if timedelta(0) <= other - first < timedelta(seconds=60)) for first in times)
+
+
+def test_seven_bulk_contacts_leave_twenty_seconds_apart(sender, mailserver):
     sequence = make_sequence(sender, EMAIL_1)
     with time_machine.travel("2026-11-23T09:00:10+02:00", tick=False) as traveller:
         enroll(sequence, sender, [contact() for _ in range(7)])
-        counts = []
-        for minute in range(4):
-            traveller.move_to(f"2026-11-23T09:0{minute}:30+02:00")
+        for second in range(0, 150, 5):  # a tick every 5 s for two and a half minutes
+            traveller.move_to(timezone.now() + timedelta(seconds=5) if second else timezone.now())
             run_scheduler()
-            counts.append(len(mailserver.handler.received))
-    assert counts == [3, 6, 7, 7]
+    sent = _sent_times()
+    assert len(sent) == len(mailserver.handler.received) == 7
+    assert [int((later - earlier).total_seconds()) for earlier, later in zip(sent, sent[1:])] == [20] * 6
+    assert _most_in_any_minute(sent) == 3
 
 
 def test_the_send_time_throttle_holds_even_when_the_projection_was_bypassed(sender, mailserver):
@@ -150,8 +159,51 @@ def test_the_send_time_throttle_holds_even_when_the_projection_was_bypassed(send
         enrollments = enroll(sequence, sender, [contact() for _ in range(5)])
         Enrollment.objects.filter(pk__in=[e.pk for e in enrollments]).update(next_action_at=timezone.now())
         run_scheduler()
-    assert len(mailserver.handler.received) == 3
-    assert OutboundMessage.objects.filter(state="queued").count() == 2
+        # One goes now; the other four wait for their slots, 20 s apart.
+        assert len(mailserver.handler.received) == 1
+        waiting = OutboundMessage.objects.filter(state="queued").order_by("next_attempt_at")
+        assert [int((m.next_attempt_at - timezone.now()).total_seconds()) for m in waiting] == [20, 40, 60, 80]
+
+
+def test_bulk_emails_at_the_end_of_a_minute_hold_back_those_due_at_the_start_of_the_next(sender, mailserver):
+    sequence = make_sequence(sender, EMAIL_1)
+    with time_machine.travel("2026-11-23T12:00:59+02:00", tick=False) as traveller:
+        enrollments = enroll(sequence, sender, [contact() for _ in range(6)])
+        Enrollment.objects.filter(pk__in=[e.pk for e in enrollments[:3]]).update(next_action_at=timezone.now())
+        Enrollment.objects.filter(pk__in=[e.pk for e in enrollments[3:]]).update(
+            next_action_at=timezone.now() + timedelta(seconds=1)
+        )
+        run_scheduler()
+        traveller.move_to("2026-11-23T12:01:00+02:00")
+        run_scheduler()
+        # A clock-minute throttle let three go at 12:00:59 and three more at 12:01:00.
+        assert len(mailserver.handler.received) == 1
+        for _ in range(24):
+            traveller.move_to(timezone.now() + timedelta(seconds=5))
+            run_scheduler()
+    assert len(mailserver.handler.received) == 6
+    assert _most_in_any_minute(_sent_times()) == 3
+
+
+def test_a_mailbox_never_sends_more_than_its_per_minute_cap_in_any_sixty_seconds(sender, mailserver):
+    Mailbox.objects.filter(owner=sender).update(minute_limit=3)
+    sequence = make_sequence(sender, EMAIL_1)
+    with time_machine.travel("2026-11-23T12:00:59+02:00", tick=False) as traveller:
+        # Single enrollments (no bulk throttle) whose schedule is bypassed: all due at once.
+        enrollments = [enroll(sequence, sender, [contact()])[0] for _ in range(7)]
+        Enrollment.objects.filter(pk__in=[e.pk for e in enrollments]).update(next_action_at=timezone.now())
+        run_scheduler()
+        assert len(mailserver.handler.received) == 3
+        traveller.move_to("2026-11-23T12:01:00+02:00")  # a new clock minute, the same 60 seconds
+        run_scheduler()
+        assert len(mailserver.handler.received) == 3
+        traveller.move_to("2026-11-23T12:01:59+02:00")
+        run_scheduler()
+        assert len(mailserver.handler.received) == 6
+        traveller.move_to("2026-11-23T12:02:59+02:00")
+        run_scheduler()
+    assert len(mailserver.handler.received) == 7
+    assert _most_in_any_minute(_sent_times()) == 3
 
 
 def test_an_email_meeting_a_full_window_is_deferred_then_sent_when_the_window_frees(sender, mailserver):
