@@ -39,7 +39,7 @@ FIELDS = [
     "unsubscribed", "unsubscribed_sales", "marked_spam", "domain", "contacts", "amount", "stage", "subject",
     "status", "label", "value", "kind", "filters", "is_primary", "smtp_host", "smtp_port", "smtp_security",
     "smtp_username", "smtp_password", "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
-    "daily_limit", "signature_html", "file",
+    "daily_limit", "minute_limit", "signature_html", "file",
 ]
 JUNK_VALUES = {
     "object": {"a": {"b": {"c": [1, {"d": None}]}}},

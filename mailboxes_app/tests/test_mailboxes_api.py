@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from config.errors import ValidationFailed
 from mailboxes_app.models import Mailbox
-from mailboxes_app.services import NOT_VERIFIED
+from mailboxes_app.services import NOT_VERIFIED, mailbox_update
 from tests.factories import MailboxFactory, UserFactory
 from tests.fixtures_api import api_client
 
@@ -12,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 MAILBOX_KEYS = {
     "id", "owner", "email", "display_name", "is_primary", "provider", "auth", "smtp_host", "smtp_port", "smtp_security",
-    "smtp_username", "imap_host", "imap_port", "imap_security", "imap_username", "daily_limit", "status",
-    "status_detail", "verified_at", "verification", "signature_html", "created_at", "updated_at",
+    "smtp_username", "imap_host", "imap_port", "imap_security", "imap_username", "daily_limit", "minute_limit",
+    "status", "status_detail", "verified_at", "verification", "signature_html", "created_at", "updated_at",
 }
 SMTP_SECRET = "smtp-Secret-4711"
 IMAP_SECRET = "imap-Secret-0815"
@@ -103,6 +104,26 @@ def test_cosmetic_changes_keep_the_mailbox_connected(api, rep):
     assert (answer.json()["status"], answer.json()["daily_limit"]) == ("connected", 50)
 
 
+def test_the_per_minute_cap_is_writable_and_cleared_with_null(api, rep):
+    mailbox = rep.mailboxes.get()
+    answer = api.patch(f"/api/v1/mailboxes/{mailbox.pk}/", {"minute_limit": 30}, format="json")
+    assert (answer.json()["status"], answer.json()["minute_limit"]) == ("connected", 30)
+    assert api.get(f"/api/v1/mailboxes/{mailbox.pk}/").json()["minute_limit"] == 30
+    answer = api.patch(f"/api/v1/mailboxes/{mailbox.pk}/", {"minute_limit": None}, format="json")
+    assert answer.json()["minute_limit"] is None
+    mailbox.refresh_from_db()
+    assert mailbox.minute_limit is None
+
+
+def test_a_per_minute_cap_of_zero_is_refused_by_the_service_too(rep):
+    mailbox = rep.mailboxes.get()
+    with pytest.raises(ValidationFailed) as refused:
+        mailbox_update(mailbox=mailbox, data={"minute_limit": 0})
+    assert "minute_limit" in refused.value.extra["fields"]
+    mailbox.refresh_from_db()
+    assert mailbox.minute_limit is None
+
+
 def test_the_signature_is_sanitised(api, rep):
     mailbox = rep.mailboxes.get()
     answer = api.patch(f"/api/v1/mailboxes/{mailbox.pk}/", {
@@ -119,6 +140,8 @@ def test_the_signature_is_sanitised(api, rep):
     ({"smtp_host": ""}, "smtp_host"),
     ({"email": "nobody"}, "email"),
     ({"daily_limit": -1}, "daily_limit"),
+    ({"minute_limit": 0}, "minute_limit"),
+    ({"minute_limit": "lots"}, "minute_limit"),
     ({"smtp_password": "x" * 501}, "smtp_password"),
 ])
 def test_bad_settings_are_refused_and_never_echo_a_password(api, overrides, field):

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from accounts_app.models import PortalSettings, User
 from accounts_app.selectors import user_daily_send_limit
@@ -158,7 +159,8 @@ def throttles_place(desired: datetime, throttles: list[MinuteThrottle]) -> datet
     return at
 
 
-def _queued_first_emails(since: datetime):  # noqa: ANN202  (a queryset of datetimes)
+def _queued_first_emails(since: datetime) -> QuerySet[EnrollmentStep]:
+    """Live enrollments' email steps waiting to go, from the minute before `since` on."""
     return EnrollmentStep.objects.filter(
         enrollment__status__in=Enrollment.LIVE_STATUSES,
         type=StepType.AUTOMATED_EMAIL,

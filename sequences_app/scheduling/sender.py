@@ -4,10 +4,10 @@ Messages go in batches of one sender and mailbox, over one SMTP connection:
 1. Render them all (pure; wasted only for those the claim below refuses).
 2. Claim them in one short transaction that holds the sender's row lock:
    each enrollment must still be running and the mailbox connected, and the
-   sender's rolling-24-hour window, (for bulk) the bulk throttle and the
-   mailbox's per-minute cap must have room in every 60 seconds — what doesn't fit is parked, deferred or throttled, never
-   dropped. The claim sets `sending` with a lease and takes the slots
-   (`sent_at`).
+   sender's rolling-24-hour window, (for bulk) the bulk throttle and
+   the mailbox's per-minute cap must have room in every 60 seconds —
+   what doesn't fit is parked, deferred or throttled, never dropped. The
+   claim sets `sending` with a lease and takes the slots (`sent_at`).
 3. Talk SMTP with no lock held. Every second or so the batch checks that its
    enrollments still run: a reply, an unenroll or a pause meanwhile stops
    the emails not yet handed over.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 import time_machine
@@ -149,7 +150,7 @@ def test_seven_bulk_contacts_leave_twenty_seconds_apart(sender, mailserver):
             run_scheduler()
     sent = _sent_times()
     assert len(sent) == len(mailserver.handler.received) == 7
-    assert [int((later - earlier).total_seconds()) for earlier, later in zip(sent, sent[1:])] == [20] * 6
+    assert [int((later - earlier).total_seconds()) for earlier, later in pairwise(sent)] == [20] * 6
     assert _most_in_any_minute(sent) == 3
 
 

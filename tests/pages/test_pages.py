@@ -300,6 +300,17 @@ def test_completing_a_task_returns_the_done_row(rep_client, portal):
     assert "Call Ann" in html(rep_client.get("/tasks/?status=done"))
 
 
+def test_a_per_minute_cap_of_zero_is_refused_on_the_mailbox_form(rep_client, rep):
+    mailbox = rep.mailboxes.get()
+    data = {"email": mailbox.email, "smtp_host": mailbox.smtp_host, "smtp_port": "587", "imap_port": "993",
+            "minute_limit": "0"}
+    answer = rep_client.post(f"/mailboxes/{mailbox.pk}/edit/", data)
+    assert answer.status_code == 400
+    assert "Enter a whole number from 1" in html(answer)
+    mailbox.refresh_from_db()
+    assert mailbox.minute_limit is None
+
+
 def test_someone_elses_task_is_not_found(rep_client):
     task = TaskFactory()
     assert rep_client.post(f"/tasks/{task.pk}/complete/").status_code == 404
@@ -310,10 +321,12 @@ def test_connect_a_mailbox_with_errors_then_for_real_and_passwords_stay_hidden(r
     assert bad.status_code == 400
     assert "Enter the SMTP server." in html(bad)
     data = {"email": "second@nudge.example", "smtp_host": "127.0.0.1", "smtp_port": "1", "smtp_security": "none",
-            "smtp_password": "s3cret-pass", "imap_port": "993", "imap_security": "ssl", "daily_limit": "40"}
+            "smtp_password": "s3cret-pass", "imap_port": "993", "imap_security": "ssl", "daily_limit": "40",
+            "minute_limit": "30"}
     assert rep_client.post("/mailboxes/new/", data).status_code == 302
     mailbox = Mailbox.objects.get(email="second@nudge.example")
-    assert mailbox.daily_limit == 40
+    assert (mailbox.daily_limit, mailbox.minute_limit) == (40, 30)
+    assert "30 emails / minute" in html(rep_client.get("/mailboxes/"))
     edit = html(rep_client.get(f"/mailboxes/{mailbox.pk}/edit/"))
     assert "s3cret-pass" not in edit
     with run_tasks():
