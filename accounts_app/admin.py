@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 
 from accounts_app.models import Notification, PortalSettings, PrivateApp, Seat, Team, User
-from accounts_app.services import seat_remove
+from accounts_app.services import seat_remove, user_deactivate
 
 
 class SeatInline(admin.StackedInline):
@@ -26,6 +26,12 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         ("Sequences", {"fields": ("can_bulk_enroll",)}),
     )
+
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        """Unticking "active" goes through the service, so the user's sequences stop (SENDER_DEACTIVATED)."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_deactivate(user=obj)
 
     def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
         """A seat deleted inline is taken away by the service, so the rep's sequences stop (SENDER_LOST_SEAT)."""

@@ -20,7 +20,7 @@ from django.db.models import ProtectedError
 from accounts_app.models import PortalSettings, Seat, Team, User
 from accounts_app.selectors import user_seat
 from config.errors import Conflict, ValidationFailed
-from sequences_app.services.stops import enrollments_stop_sender_lost_seat
+from sequences_app.services.stops import enrollments_stop_sender_deactivated, enrollments_stop_sender_lost_seat
 
 USER_FIELDS = ("username", "email", "first_name", "last_name", "is_staff", "is_active", "can_bulk_enroll")
 # A send limit above this is a typo, not a plan (and would overflow the column).
@@ -86,6 +86,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     )
     if losing_admin:
         _refuse_if_last_admin(user)
+    deactivating = data.get("is_active") is False and user.is_active
     for field in USER_FIELDS:
         if field in data:
             setattr(user, field, data[field].strip() if field == "email" else data[field])
@@ -99,7 +100,21 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             _seat_merge(user, data["seat"])
     if "teams" in data:
         user_teams_set(user=user, teams=data["teams"])
+    if deactivating:
+        user_deactivate(user=user)
     return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> int:
+    """The user may no longer sign in or send: their live enrollments end (SENDER_DEACTIVATED).
+
+    The one place a user is deactivated (the API, the settings page and the
+    Django admin come here); returns how many enrollments stopped.
+    """
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    return enrollments_stop_sender_deactivated(sender=user)
 
 
 @transaction.atomic

@@ -193,6 +193,7 @@ class Enrollment(models.Model):
         BOUNCED = "BOUNCED", "Email bounced"
         SEQUENCE_DELETED = "SEQUENCE_DELETED", "Sequence deleted"
         SENDER_LOST_SEAT = "SENDER_LOST_SEAT", "Sender lost their seat"
+        SENDER_DEACTIVATED = "SENDER_DEACTIVATED", "Sender deactivated"
         CONTACT_DELETED = "CONTACT_DELETED", "Contact deleted"
         SEND_FAILED = "SEND_FAILED", "Email could not be sent"
         INBOX_DISCONNECTED = "INBOX_DISCONNECTED", "Inbox disconnected"

@@ -1,4 +1,4 @@
-"""Deleting a contact or a seat in Django's admin stops what it must, as the services do."""
+"""Deleting a contact or a seat, or deactivating a user, in Django's admin stops what it must, as the services do."""
 
 from __future__ import annotations
 
@@ -72,3 +72,25 @@ def test_removing_the_seat_inline_on_the_user_page_stops_the_reps_sequences(admi
     assert not Seat.objects.filter(user=rep).exists()
     enrollment.refresh_from_db()
     assert enrollment.reason == "SENDER_LOST_SEAT"
+
+
+def test_deactivating_a_user_in_the_admin_stops_their_sequences(admin_client_logged_in, rep):
+    enrollment = live_enrollment(rep)
+    page = admin_client_logged_in.get(f"/admin/accounts_app/user/{rep.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and not isinstance(value, list)}
+    data.update(
+        {
+            "username": rep.username, "date_joined_0": "2026-11-01", "date_joined_1": "09:00:00",
+            "seat-TOTAL_FORMS": "1", "seat-INITIAL_FORMS": "1", "seat-MIN_NUM_FORMS": "0", "seat-MAX_NUM_FORMS": "1",
+            "seat-0-id": rep.seat.pk, "seat-0-user": rep.pk, "seat-0-hub": rep.seat.hub, "seat-0-tier": rep.seat.tier,
+        }
+    )
+    for name in ("password", "last_login", "is_active"):  # an unticked checkbox is not posted
+        data.pop(name, None)
+    response = admin_client_logged_in.post(f"/admin/accounts_app/user/{rep.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    rep.refresh_from_db()
+    assert not rep.is_active
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.reason) == ("unenrolled", "SENDER_DEACTIVATED")

@@ -6,7 +6,14 @@ from django.contrib.auth import authenticate
 
 from accounts_app import services
 from accounts_app.models import PortalSettings, Seat, User
-from tests.factories import SeatFactory, SequenceFactory, TeamFactory, UserFactory
+from tests.factories import (
+    EnrollmentFactory,
+    OutboundMessageFactory,
+    SeatFactory,
+    SequenceFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +222,27 @@ def test_listing_users_costs_the_same_few_queries_for_many_users(admin_api, djan
     with django_assert_max_num_queries(4):
         answer = admin_api.get("/api/v1/users/?page_size=200")
     assert answer.json()["count"] == 41
+
+
+def test_deactivating_a_user_ends_their_live_enrollments_and_cancels_their_queued_emails(admin_api, rep):
+    running = EnrollmentFactory(sender=rep, sequence=SequenceFactory(owner=rep))
+    queued = OutboundMessageFactory(enrollment=running, state="queued")
+    finished = EnrollmentFactory(sender=rep, sequence=SequenceFactory(owner=rep), status="finished")
+
+    answer = admin_api.patch(f"/api/v1/users/{rep.pk}/", {"is_active": False}, format="json")
+
+    assert answer.status_code == 200
+    running.refresh_from_db()
+    assert (running.status, running.reason) == ("unenrolled", "SENDER_DEACTIVATED")
+    queued.refresh_from_db()
+    assert queued.state == "cancelled"
+    finished.refresh_from_db()
+    assert (finished.status, finished.reason) == ("finished", None)
+
+
+def test_an_inactive_user_saved_again_stops_nothing_more(admin_api, rep):
+    services.user_update(user=rep, data={"is_active": False})
+    later = EnrollmentFactory(sender=rep, sequence=SequenceFactory(owner=rep))  # e.g. restored by hand
+    admin_api.patch(f"/api/v1/users/{rep.pk}/", {"first_name": "Renamed"}, format="json")
+    later.refresh_from_db()
+    assert later.status == "active"

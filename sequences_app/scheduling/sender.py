@@ -3,6 +3,7 @@
 Messages go in batches of one sender and mailbox, over one SMTP connection:
 1. Render them all (pure; wasted only for those the claim below refuses).
 2. Claim them in one short transaction that holds the sender's row lock:
+   the sender must be active (else their enrollments end, SENDER_DEACTIVATED),
    each enrollment must still be running and the mailbox connected, and the
    sender's rolling-24-hour window, (for bulk) the bulk throttle and
    the mailbox's per-minute cap must have room in every 60 seconds —
@@ -66,6 +67,7 @@ from sequences_app.scheduling.limits import (
 )
 from sequences_app.scheduling.runner import StepDone, enrollment_step_done, enrollments_steps_done, snapshot_step
 from sequences_app.services.enrollment_state import enrollment_pause, enrollments_unenroll
+from sequences_app.services.stops import enrollments_stop_sender_deactivated
 
 logger = logging.getLogger(__name__)
 State = OutboundMessage.State
@@ -242,6 +244,10 @@ def _claim(
         # can't both take the last slot of the window (SQLite: the IMMEDIATE
         # transaction already serialises writers).
         sender = User.objects.select_for_update().get(pk=messages[0].sender_id)
+        if not sender.is_active:  # deactivated since these were queued (or by a path that skipped the service)
+            enrollments_stop_sender_deactivated(sender=sender, now=now)
+            outcomes["sender deactivated"] = len(messages)
+            return [], outcomes
         claimable = set(
             OutboundMessage.objects.select_for_update()
             .filter(pk__in=[message.pk for message in messages], state__in=CLAIMABLE)

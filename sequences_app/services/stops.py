@@ -1,9 +1,9 @@
 """Enrollments that stop (or pause) on their own: a reply, an out-of-office, a bounce, a spam
-complaint, a sender who lost the seat, a deleted contact.
+complaint, a sender who lost the seat or was deactivated, a deleted contact.
 
 Inbox sync calls the first four once per message it reads (its unique
 InboundMessage row, written in the same transaction, makes that once);
-the seat and contact services call the last two. Each records what
+the user, seat and contact services call the last three. Each records what
 happened as an EmailEvent where analytics counts it, and changes state
 only through `enrollment_state`, whose conditional updates make a stop
 that lost a race (the enrollment finished meanwhile) change nothing.
@@ -164,6 +164,13 @@ def enrollments_stop_sender_lost_seat(*, sender: User, now: datetime | None = No
     """A sender without a seat that may enroll (removed, or below Professional): their live enrollments end."""
     return enrollments_unenroll(
         enrollments=Enrollment.objects.filter(sender=sender), reason=Reason.SENDER_LOST_SEAT, now=now
+    )
+
+
+def enrollments_stop_sender_deactivated(*, sender: User, now: datetime | None = None) -> int:
+    """A deactivated sender sends nothing more: their live enrollments end (their queued emails are cancelled)."""
+    return enrollments_unenroll(
+        enrollments=Enrollment.objects.filter(sender=sender), reason=Reason.SENDER_DEACTIVATED, now=now
     )
 
 

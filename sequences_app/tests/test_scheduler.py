@@ -16,7 +16,8 @@ from mailboxes_app.models import Mailbox, OutboundMessage
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, SequenceStep, StepType, Task
 from sequences_app.rendering import UNSUBSCRIBE_SALT
 from sequences_app.scheduling.dispatch import enrollments_claim_due, messages_reap_expired_leases
-from sequences_app.scheduling.runner import enrollment_run_step
+from sequences_app.scheduling.runner import enrollment_run_step, enrollments_run_steps
+from sequences_app.scheduling.sender import messages_send
 from sequences_app.services.enrollment_state import enrollment_pause, enrollment_resume, enrollment_unenroll
 from sequences_app.services.enrollments import enrollment_create
 from sequences_app.services.tasks import task_complete
@@ -414,3 +415,17 @@ def test_an_enrollment_api_client_sees_the_message_id_of_a_sent_step(sender, mai
     body = api.get(f"/api/v1/enrollments/{enrollment.pk}/").json()
     assert body["steps"][0]["status"] == "sent"
     assert body["steps"][0]["message_id"] == mailserver.handler.received[0]["Message-ID"]
+
+
+def test_the_claim_refuses_a_sender_deactivated_after_the_email_was_queued(sender, mailserver):
+    sequence = make_sequence(sender, EMAIL_1)
+    with time_machine.travel(START, tick=False):
+        [enrollment] = enroll(sequence, sender, [contact()])
+        [batch] = enrollments_run_steps(enrollments_claim_due(now=timezone.now()))["batches"]
+        # Deactivated without the accounts service (e.g. a script): the claim is the last check.
+        type(sender).objects.filter(pk=sender.pk).update(is_active=False)
+        assert messages_send(batch) == {"sender deactivated": 1}
+    assert mailserver.handler.received == []
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.reason) == ("unenrolled", "SENDER_DEACTIVATED")
+    assert OutboundMessage.objects.get().state == "cancelled"
