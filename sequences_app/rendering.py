@@ -8,7 +8,9 @@
    pixel added when the sequence asks for them, and CSS is inlined.
 3. A plain-text part is derived from the HTML.
 4. Threaded follow-ups reply to the first email: `Re:` subject,
-   `In-Reply-To` and `References`.
+   `In-Reply-To` and `References`. An enrollment started at a follow-up
+   that replies in thread (empty subject) has no thread yet: its first email
+   carries the subject of the sequence's first email, without `Re:`.
 """
 
 from __future__ import annotations
@@ -74,13 +76,40 @@ def first_email_step(enrollment: Enrollment) -> dict[str, Any] | None:
     return None
 
 
+def borrowed_subject_step(steps: list[dict[str, Any]], start_step: int) -> dict[str, Any] | None:
+    """The step whose subject an enrollment's first email carries when its own is empty, else None.
+
+    An empty subject means "reply in the first email's thread"; an enrollment
+    that starts at such a follow-up has no thread yet, so its first email
+    takes the subject of the sequence's first email (rendered, no `Re:`).
+    """
+    emails = [step for step in steps if step["type"] == StepType.AUTOMATED_EMAIL]
+    opening = next((step for step in emails if step["order"] >= start_step), None)
+    if opening is None or (opening.get("subject") or "").strip():
+        return None
+    return next(
+        (step for step in emails if step["order"] < opening["order"] and (step.get("subject") or "").strip()), None
+    )
+
+
+def _opening_subject(enrollment: Enrollment, opening: dict[str, Any]) -> str:
+    """The subject of the enrollment's first email: its own, or the one it borrows (see above)."""
+    subject, _ = email_subject_and_body(enrollment, opening)
+    if subject:
+        return subject
+    borrowed = borrowed_subject_step(enrollment.snapshot.get("steps", []), enrollment.start_step)
+    return email_subject_and_body(enrollment, borrowed)[0] if borrowed is not None else ""
+
+
 def email_render(*, enrollment: Enrollment, step: dict[str, Any], message_pk: int) -> RenderedEmail:
     settings_ = SequenceSettings.from_snapshot(enrollment.snapshot.get("settings", {}))
     subject, body = email_subject_and_body(enrollment, step)
     first = first_email_step(enrollment)
     if first is not None and first["order"] != step["order"] and (settings_.threaded_follow_ups or not subject):
-        first_subject, _ = email_subject_and_body(enrollment, first)
+        first_subject = _opening_subject(enrollment, first)
         subject = f"Re: {first_subject}" if settings_.threaded_follow_ups else first_subject
+    elif not subject:
+        subject = _opening_subject(enrollment, step)
     unsubscribe_url = absolute_url("unsubscribe", signing.dumps(message_pk, salt=UNSUBSCRIBE_SALT, compress=True))
     html = sanitize_email_html(body)
     if enrollment.mailbox is not None and enrollment.mailbox.signature_html:

@@ -22,8 +22,9 @@ from accounts_app.models import PortalSettings
 from config.errors import ServiceError
 from contacts_app.models import Contact
 from sequences_app.enroll_form import EnrollDraft
-from sequences_app.models import FollowUpDays, Sequence
+from sequences_app.models import FollowUpDays, Sequence, StepType
 from sequences_app.page_messages import rejection_label, rejection_text, service_error_text
+from sequences_app.rendering import borrowed_subject_step
 from sequences_app.selectors import sequences_visible_to
 from sequences_app.services.enrollments import EnrollmentResult, enrollment_create
 
@@ -116,7 +117,10 @@ def _review_context(
         for token in verdict.tokens or []:
             missing.setdefault(token, []).append(verdict.contact_id)
     ready = [verdict for verdict in verdicts if verdict.ok]
-    steps = [step for step in draft.steps_for(base, focus_contact) if step["order"] >= draft.start_step]
+    all_steps = draft.steps_for(base, focus_contact)
+    steps = [step for step in all_steps if step["order"] >= draft.start_step]
+    borrowed = borrowed_subject_step(all_steps, draft.start_step)
+    opening = next((step for step in steps if step["type"] == StepType.AUTOMATED_EMAIL), None)
     edit_prefix = f"co.{focus_contact}" if focus_contact is not None else "so"
     existing = draft.contact_step_edits.get(focus_contact, {}) if focus_contact is not None else draft.step_edits
     for step in steps:
@@ -143,6 +147,9 @@ def _review_context(
         "portal_tz": PortalSettings.load().time_zone,
         "follow_up_choices": FollowUpDays.choices,
         "notice": notice,
+        # The first email replies in thread but has no thread yet: the page says which subject it carries.
+        "borrowed_subject": borrowed["subject"] if borrowed is not None else "",
+        "borrowed_for": opening["order"] if borrowed is not None and opening is not None else None,
     }
 
 

@@ -37,6 +37,7 @@ from contacts_app.selectors import list_members
 from mailboxes_app.models import Mailbox
 from sequences_app.html import sanitize_email_html
 from sequences_app.models import TASK_STEP_TYPES, Enrollment, EnrollmentStep, Priority, Sequence, StepType
+from sequences_app.rendering import borrowed_subject_step
 from sequences_app.scheduling.limits import (
     MinuteThrottle,
     SendLoad,
@@ -194,7 +195,10 @@ def enrollment_create(
         override = contact_overrides.get(contact_id, ContactOverride())
         steps = _steps_for_contact(base_steps, step_overrides or {}, override.steps)
         run_steps = [step for step in steps if step["order"] >= start_step]
-        values, missing = _token_values(run_steps, contact, sender, token_values, override.token_values)
+        # A first email that replies in thread carries the sequence's first subject: its tokens count too.
+        borrowed = borrowed_subject_step(steps, start_step)
+        used = run_steps if borrowed is None else [*run_steps, {"subject": borrowed["subject"]}]
+        values, missing = _token_values(used, contact, sender, token_values, override.token_values)
         if missing:
             rejected.append(_reject(contact_id, "MISSING_TOKEN_VALUES", tokens=missing))
             continue

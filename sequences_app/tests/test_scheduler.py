@@ -429,3 +429,25 @@ def test_the_claim_refuses_a_sender_deactivated_after_the_email_was_queued(sende
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.reason) == ("unenrolled", "SENDER_DEACTIVATED")
     assert OutboundMessage.objects.get().state == "cancelled"
+
+
+def test_starting_at_a_threaded_follow_up_sends_the_first_emails_subject_then_threads_under_it(sender, mailserver):
+    EMAIL_4 = {**EMAIL_3, "delay_days": 1, "body_html": "<p>Last one</p>"}
+    sequence = make_sequence(sender, EMAIL_1, CALL_2, EMAIL_3, EMAIL_4)
+    with time_machine.travel(START, tick=False) as traveller:
+        [enrollment] = enroll(sequence, sender, [contact()], start_step=3)
+        run_scheduler()
+        traveller.move_to("2026-11-24T09:00:01+02:00")
+        run_scheduler()
+    opening, follow_up = mailserver.handler.received
+    assert opening["Subject"] == "Hello Maria"  # the sequence's first subject, for this contact, no "Re:"
+    assert opening["In-Reply-To"] is None
+    assert follow_up["Subject"] == "Re: Hello Maria"
+    assert follow_up["In-Reply-To"] == opening["Message-ID"]
+    assert OutboundMessage.objects.get(enrollment=enrollment, step_order=3).subject == "Hello Maria"
+
+
+def test_a_borrowed_subject_needs_its_tokens_like_the_steps_that_run(sender):
+    sequence = make_sequence(sender, {**EMAIL_1, "subject": "About {{ contact.favourite_colour }}"}, EMAIL_3)
+    result = enrollment_create(sequence=sequence, caller=sender, contact_ids=[contact().pk], start_step=2)
+    assert [rejection.code for rejection in result.rejected] == ["MISSING_TOKEN_VALUES"]

@@ -6,9 +6,9 @@ from django.urls import reverse
 
 from accounts_app.models import PortalSettings, Team
 from mailboxes_app.models import Mailbox
-from sequences_app.models import Enrollment, Meeting, Sequence, Task
+from sequences_app.models import Enrollment, Meeting, Sequence, SequenceStep, Task
 from sequences_app.services.enrollments import enrollment_create
-from tests.factories import ContactFactory, SeatFactory, TaskFactory, UserFactory
+from tests.factories import ContactFactory, SeatFactory, SequenceStepFactory, TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +143,15 @@ def test_the_review_is_a_dry_run_that_writes_nothing(rep_client, portal):
     page = html(_review(rep_client, portal))
     assert "3 of 3 contacts ready" in page
     assert not Enrollment.objects.exists()
+
+
+def test_starting_at_a_threaded_follow_up_says_which_subject_its_email_carries(rep_client, portal):
+    sequence = portal["sequence"]
+    SequenceStep.objects.filter(sequence=sequence, order=1).update(subject="Hello {{ contact.first_name }}")
+    SequenceStepFactory(sequence=sequence, order=3, delay_days=1, subject="", body_html="<p>Any news?</p>")
+    page = html(_review(rep_client, portal, start_step=3))
+    assert "it is sent with the subject of the sequence's first email, “Hello {{ contact.first_name }}”" in page
+    assert "subject of the sequence" not in html(_review(rep_client, portal, start_step=1))
 
 
 def test_remove_contact_leaves_the_selection(rep_client, portal):
