@@ -220,7 +220,9 @@ def measure(label: str, repeats: int) -> dict:
         total, ticks = 0, 0
         started = time.perf_counter()
         while total < DUE:
-            report = dispatch.scheduler_tick(now=timezone.now(), run_steps=noop, send_messages=noop)
+            report = dispatch.scheduler_tick(
+                now=timezone.now(), run_steps=noop, send_messages=noop, send_reminders=noop
+            )
             total += report.steps
             ticks += 1
             assert report.steps, "a tick claimed nothing before the 10,000 were claimed"
@@ -232,7 +234,9 @@ def measure(label: str, repeats: int) -> dict:
             empty = []
             for _ in range(EMPTY_TICKS):
                 started = time.perf_counter()
-                report = dispatch.scheduler_tick(now=timezone.now(), run_steps=noop, send_messages=noop)
+                report = dispatch.scheduler_tick(
+                    now=timezone.now(), run_steps=noop, send_messages=noop, send_reminders=noop
+                )
                 empty.append((time.perf_counter() - started) * 1000)
                 assert not report.steps
                 assert not report.messages
@@ -284,7 +288,7 @@ def explain() -> tuple[str, str, str, list[tuple[float, str]]]:
     noop = lambda *_: None  # noqa: E731
     dispatch.enrollments_claim_due(now=timezone.now(), limit=DUE)
     with CaptureQueriesContext(connection) as captured:
-        dispatch.scheduler_tick(now=timezone.now(), run_steps=noop, send_messages=noop)
+        dispatch.scheduler_tick(now=timezone.now(), run_steps=noop, send_messages=noop, send_reminders=noop)
     queries = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
     return plans[0], plans[1], plans[2], queries
 

@@ -14,7 +14,8 @@ exists, and any number of ticks or workers can run at once:
    accepted ones whose worker died before following through (still holding
    their lease) get their `sent` events and their enrollments move on.
 4. Out-of-office pauses whose return date has come resume.
-5. Open tasks that fall due get their reminder, once.
+5. Open tasks that fall due are claimed for their reminder, once, and
+   handed to workers (`nudge.task_reminders`): the tick does no mail I/O.
 """
 
 from __future__ import annotations
@@ -25,16 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts_app.models import Notification
+from config.errors import Conflict
 from mailboxes_app.models import OutboundMessage
 from sequences_app.models import Enrollment, Task
 from sequences_app.scheduling.sender import claim_expire, messages_follow_through
-from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.services.enrollment_state import enrollment_resume
 
 logger = logging.getLogger(__name__)
@@ -57,6 +56,7 @@ def scheduler_tick(
     now: datetime | None = None,
     run_steps: Callable[[list[tuple[int, int]]], None],
     send_messages: Callable[[list[int]], None],
+    send_reminders: Callable[[list[int]], None],
 ) -> TickReport:
     now = now or timezone.now()
     report = TickReport()
@@ -72,7 +72,10 @@ def scheduler_tick(
         report.messages += len(batch)
     report.unknown = messages_reap_expired_leases(now=now)
     report.resumed = enrollments_resume_due(now=now)
-    report.reminders = tasks_remind_due(now=now)
+    claimed_tasks = tasks_claim_due_reminders(now=now)
+    for start in range(0, len(claimed_tasks), CHUNK):
+        send_reminders(claimed_tasks[start : start + CHUNK])
+    report.reminders = len(claimed_tasks)
     return report
 
 
@@ -134,35 +137,21 @@ def enrollments_resume_due(*, now: datetime) -> int:
         try:
             enrollment_resume(enrollment=enrollment, now=now)
             resumed += 1
-        except Exception:  # a lost race with a manual change: nothing to do
+        except Conflict:  # a lost race with a manual change (resumed or ended meanwhile): nothing to do
             logger.info("enrollment %s was not resumed: it changed meanwhile", enrollment.pk)
     return resumed
 
 
-def tasks_remind_due(*, now: datetime) -> int:
-    """An in-app notice and an email to the owner when a sequence task falls due (task reminders on)."""
-    sent = 0
-    due = Task.objects.filter(status=Task.Status.OPEN, reminder_sent_at__isnull=True, due_at__lte=now).select_related(
-        "owner", "enrollment", "contact"
-    )
-    for task in due[:BATCH]:
-        if not Task.objects.filter(pk=task.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now):
-            continue
-        if task.enrollment is not None:
-            reminders_on = SequenceSettings.from_snapshot(task.enrollment.snapshot.get("settings", {})).task_reminders
-            if not reminders_on:
-                continue
-        who = f" for {task.contact}" if task.contact else ""
-        Notification.objects.create(
-            user=task.owner, kind="task_due", message=f"Task due{who}: {task.title}", url="/tasks/"
-        )
-        if task.owner.email:
-            send_mail(
-                subject=f"Task due: {task.title}",
-                message=f"Your task{who} is due now.\n\n{task.title}\n\n{task.notes}\n\n{settings.SITE_URL}/tasks/",
-                from_email=None,
-                recipient_list=[task.owner.email],
-                fail_silently=True,
-            )
-        sent += 1
-    return sent
+def tasks_claim_due_reminders(*, now: datetime, limit: int = BATCH) -> list[int]:
+    """Claim open tasks that fell due for their one reminder; returns their ids for the workers.
+
+    The conditional UPDATE makes the claim once: a task is handed out by one
+    tick only, and its reminder is not sent again (`reminder_sent_at` is set).
+    """
+    with transaction.atomic():
+        due = Task.objects.filter(status=Task.Status.OPEN, reminder_sent_at__isnull=True, due_at__lte=now)
+        ids = list(due.order_by("due_at").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Task.objects.filter(pk__in=ids, reminder_sent_at__isnull=True).update(reminder_sent_at=now)
+    return ids

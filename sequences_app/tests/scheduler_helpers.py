@@ -16,6 +16,7 @@ from aiosmtpd.smtp import AuthResult
 from sequences_app.scheduling.dispatch import TickReport, scheduler_tick
 from sequences_app.scheduling.runner import enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
+from sequences_app.tasks import task_reminders
 
 
 def free_port() -> int:
@@ -81,6 +82,7 @@ def run_scheduler(now: datetime | None = None, *, rounds: int = 5) -> list[TickR
                 messages_send(batch, now=now) for batch in enrollments_run_steps(pairs, now=now)["batches"]
             ],
             send_messages=lambda ids: messages_send(ids, now=now),
+            send_reminders=lambda ids: task_reminders.apply(args=[ids]),
         )
         reports.append(report)
         if not (report.steps or report.messages or report.unknown or report.resumed):

@@ -263,8 +263,9 @@ def test_a_tick_claims_in_rounds_up_to_its_limit_and_leaves_the_rest_for_the_nex
     handed_out: list[list[tuple[int, int]]] = []
     with time_machine.travel(START, tick=False):
         enrollments_due(sender, 7)
-        first = scheduler_tick(run_steps=handed_out.append, send_messages=lambda ids: None)
-        second = scheduler_tick(run_steps=handed_out.append, send_messages=lambda ids: None)
+        ignore = lambda ids: None  # noqa: E731
+        first = scheduler_tick(run_steps=handed_out.append, send_messages=ignore, send_reminders=ignore)
+        second = scheduler_tick(run_steps=handed_out.append, send_messages=ignore, send_reminders=ignore)
     assert (first.steps, second.steps) == (6, 1)  # three rounds of 2, then the seventh
     claimed = sorted(pk for chunk in handed_out for pk, _ in chunk)
     assert claimed == sorted(Enrollment.objects.values_list("pk", flat=True))

@@ -1,6 +1,7 @@
 """The scheduler in-process against a real SMTP server on loopback, with time moved by time-machine."""
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 from itertools import pairwise
 
@@ -11,16 +12,20 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts_app.models import Notification, PortalSettings
+from config.errors import Conflict
 from contacts_app.models import Contact
 from mailboxes_app.models import Mailbox, OutboundMessage
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, SequenceStep, StepType, Task
 from sequences_app.rendering import UNSUBSCRIBE_SALT
-from sequences_app.scheduling.dispatch import enrollments_claim_due, messages_reap_expired_leases
+from sequences_app.scheduling import dispatch
+from sequences_app.scheduling.dispatch import enrollments_claim_due, messages_reap_expired_leases, scheduler_tick
 from sequences_app.scheduling.runner import enrollment_run_step, enrollments_run_steps
 from sequences_app.scheduling.sender import messages_send
+from sequences_app.services import tasks as task_services
 from sequences_app.services.enrollment_state import enrollment_pause, enrollment_resume, enrollment_unenroll
 from sequences_app.services.enrollments import enrollment_create
 from sequences_app.services.tasks import task_complete
+from sequences_app.tasks import task_reminders
 from sequences_app.tests.scheduler_helpers import mailserver_fixture, run_scheduler
 from tests.factories import CompanyFactory, ContactFactory, SequenceFactory
 
@@ -398,6 +403,75 @@ def test_a_due_task_reminds_its_owner_once(sender, mailserver, mailoutbox):
         run_scheduler()
     assert Notification.objects.filter(user=sender, kind="task_due").count() == 1
     assert [message.to for message in mailoutbox] == [[sender.email]]
+
+
+def test_the_tick_only_claims_due_reminders_and_hands_out_their_ids(sender, mailoutbox):
+    sequence = make_sequence(sender, {**CALL_2, "delay_days": 0})
+    with time_machine.travel(START, tick=False):
+        enroll(sequence, sender, [contact()])
+        run_scheduler()  # the task is created and reminded
+        [task] = Task.objects.all()
+        Task.objects.filter(pk=task.pk).update(reminder_sent_at=None)
+        Notification.objects.all().delete()
+        mailoutbox.clear()
+        handed_out = []
+        report = scheduler_tick(run_steps=lambda pairs: None, send_messages=lambda ids: None,
+                                send_reminders=handed_out.append)
+        again = scheduler_tick(run_steps=lambda pairs: None, send_messages=lambda ids: None,
+                               send_reminders=handed_out.append)
+    assert handed_out == [[task.pk]]
+    assert (report.reminders, again.reminders) == (1, 0)
+    # No mail I/O and no notice in the tick: the worker's task does both.
+    assert mailoutbox == []
+    assert not Notification.objects.exists()
+
+
+def test_a_reminder_email_the_mail_server_fails_is_retried_without_a_second_notice(sender, mailoutbox, monkeypatch):
+    sequence = make_sequence(sender, {**CALL_2, "delay_days": 0})
+    with time_machine.travel(START, tick=False):
+        enroll(sequence, sender, [contact()])
+        [pair] = enrollments_claim_due(now=timezone.now())
+        enrollments_run_steps([pair])
+    [task] = Task.objects.all()
+    real_send = task_services.send_mail
+    answers = [smtplib.SMTPServerDisconnected("gone"), OSError("timed out")]
+
+    def flaky_send(**kwargs):
+        if answers:
+            raise answers.pop(0)
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(task_services, "send_mail", flaky_send)
+    task_reminders.apply(args=[[task.pk]])  # eager: each retry runs at once
+    assert Notification.objects.filter(user=sender, kind="task_due").count() == 1
+    assert [message.to for message in mailoutbox] == [[sender.email]]
+
+
+def test_a_real_error_while_resuming_is_raised_not_taken_for_a_lost_race(sender, monkeypatch):
+    sequence = make_sequence(sender, EMAIL_1)
+    with time_machine.travel(START, tick=False):
+        [enrollment] = enroll(sequence, sender, [contact()])
+        enrollment_pause(enrollment=enrollment, resume_at=timezone.now())
+
+        def broken_resume(**kwargs):
+            raise RuntimeError("a bug, not a race")
+
+        monkeypatch.setattr(dispatch, "enrollment_resume", broken_resume)
+        with pytest.raises(RuntimeError):
+            dispatch.enrollments_resume_due(now=timezone.now())
+
+
+def test_a_resume_that_lost_a_race_is_skipped(sender, monkeypatch):
+    sequence = make_sequence(sender, EMAIL_1)
+    with time_machine.travel(START, tick=False):
+        [enrollment] = enroll(sequence, sender, [contact()])
+        enrollment_pause(enrollment=enrollment, resume_at=timezone.now())
+
+        def changed_meanwhile(**kwargs):  # what the service raises when a rep resumed or ended it first
+            raise Conflict("INVALID_STATE", "This enrollment is active and can't be resumed.")
+
+        monkeypatch.setattr(dispatch, "enrollment_resume", changed_meanwhile)
+        assert dispatch.enrollments_resume_due(now=timezone.now()) == 0
 
 
 def test_the_tick_with_nothing_due_changes_nothing(sender):
