@@ -41,6 +41,17 @@ def sequence_is_shared_with(sequence: Sequence, user: User) -> bool:
     return sequences_visible_to(user).filter(pk=sequence.pk).exists()
 
 
+def sequences_enrolled_by(user: User) -> QuerySet[Sequence]:
+    """Live sequences the user sent enrollments in, shared with them or not any more.
+
+    A rep whose sequence stops being shared keeps their enrollments in it:
+    the sequence page lists them (and only them) for pausing and unenrolling.
+    """
+    return Sequence.objects.filter(
+        deleted_at__isnull=True, id__in=Enrollment.objects.filter(sender=user).values("sequence_id")
+    )
+
+
 def sequence_is_editable_by(sequence: Sequence, user: User) -> bool:
     return user.is_staff or sequence.owner_id == user.pk
 

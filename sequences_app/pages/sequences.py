@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,7 +22,7 @@ from accounts_app.models import Team, User
 from config.errors import ServiceError
 from config.paging import paginate
 from sequences_app.analytics import sequence_performance
-from sequences_app.models import EnrollmentStep, FollowUpDays, Priority, Sequence, StepType
+from sequences_app.models import Enrollment, EnrollmentStep, FollowUpDays, Priority, Sequence, StepType
 from sequences_app.page_messages import service_error_text
 from sequences_app.page_selectors import sequence_list_stats, sequences_page
 from sequences_app.selectors import (
@@ -30,6 +30,7 @@ from sequences_app.selectors import (
     documents_visible_to,
     enrollments_visible_to,
     sequence_is_editable_by,
+    sequences_enrolled_by,
     sequences_visible_to,
     snippets_visible_to,
 )
@@ -297,18 +298,26 @@ def _sequence_context(request: HttpRequest, sequence: Sequence, tab: str) -> dic
 
 @login_required
 def sequence_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    sequence = get_object_or_404(sequences_visible_to(request.user).select_related("owner"), pk=pk)
+    sequence = sequences_visible_to(request.user).select_related("owner").filter(pk=pk).first()
+    if sequence is None:
+        # No longer shared with them: a rep still sees (and controls) the enrollments they sent in it.
+        sequence = get_object_or_404(sequences_enrolled_by(request.user).select_related("owner"), pk=pk)
+        page = paginate(_enrollments_in(sequence, request.user), request.GET, per_page=25)
+        return render(request, "sequences/no_longer_shared.html", {"sequence": sequence, "page": page})
     context = _sequence_context(request, sequence, "overview")
-    enrollments = (
-        enrollments_visible_to(request.user)
+    context["page"] = paginate(_enrollments_in(sequence, request.user), request.GET, per_page=25)
+    context["stats"] = sequence_list_stats([sequence.pk])[sequence.pk]
+    return render(request, "sequences/detail.html", context)
+
+
+def _enrollments_in(sequence: Sequence, user: User) -> QuerySet[Enrollment]:
+    return (
+        enrollments_visible_to(user)
         .filter(sequence=sequence)
         .select_related("contact", "sender", "sequence")
         .prefetch_related(Prefetch("steps", queryset=EnrollmentStep.objects.order_by("order")))
         .order_by("-enrolled_at", "-id")
     )
-    context["page"] = paginate(enrollments, request.GET, per_page=25)
-    context["stats"] = sequence_list_stats([sequence.pk])[sequence.pk]
-    return render(request, "sequences/detail.html", context)
 
 
 @login_required

@@ -61,4 +61,5 @@ def enrollment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
         .prefetch_related(Prefetch("steps", queryset=EnrollmentStep.objects.order_by("order")))
         .get(pk=enrollment.pk)
     )
-    return render(request, "includes/enrollment_card.html", {"enrollment": fresh, "error": error})
+    show = "contact" if request.POST.get("show") == "contact" else ""  # the card as the page that holds it shows it
+    return render(request, "includes/enrollment_card.html", {"enrollment": fresh, "error": error, "show": show})

@@ -8,7 +8,15 @@ from accounts_app.models import PortalSettings, Team
 from mailboxes_app.models import Mailbox
 from sequences_app.models import Enrollment, Meeting, Sequence, SequenceStep, Task
 from sequences_app.services.enrollments import enrollment_create
-from tests.factories import ContactFactory, SeatFactory, SequenceStepFactory, TaskFactory, UserFactory
+from tests.factories import (
+    ContactFactory,
+    EnrollmentFactory,
+    SeatFactory,
+    SequenceFactory,
+    SequenceStepFactory,
+    TaskFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -388,3 +396,64 @@ def test_the_500_and_400_pages_have_the_product_look(rf):
     assert "nudge.css" in page.content.decode()
     assert bad_request(rf.get("/contacts/")).status_code == 400
     assert server_error(rf.get("/api/v1/x/"))["Content-Type"] == "application/json"
+
+
+# --- A sequence that stops being shared ------------------------------------------------------------
+
+
+@pytest.fixture
+def unshared(rep):
+    """A colleague's sequence the rep enrolled two contacts in, then made private again."""
+    owner = UserFactory()
+    SeatFactory(user=owner)
+    sequence = SequenceFactory(owner=owner, name="Colleague's outreach", visibility="everyone")
+    SequenceStepFactory(sequence=sequence, order=1, subject="Secret subject line")
+    contacts = [ContactFactory(owner=rep, first_name=name) for name in ("Ann", "Bob")]
+    result = enrollment_create(sequence=sequence, caller=rep, contact_ids=[contact.pk for contact in contacts])
+    assert not result.rejected
+    sequence.visibility = Sequence.Visibility.PRIVATE
+    sequence.save()
+    return sequence
+
+
+def test_a_rep_whose_sequence_is_no_longer_shared_still_sees_their_enrollments_in_it(rep_client, unshared):
+    response = rep_client.get(f"/sequences/{unshared.pk}/")
+    assert response.status_code == 200
+    page = html(response)
+    assert "This sequence is no longer shared with you" in page
+    for shown in ("Ann", "Bob", "Pause", "Unenroll"):
+        assert shown in page
+    assert "Secret subject line" not in page  # the owner's steps stay private
+    assert "Enroll contacts" not in page
+
+
+def test_the_reps_enrollments_in_an_unshared_sequence_can_be_paused_and_unenrolled(rep_client, unshared):
+    ann, bob = Enrollment.objects.filter(sequence=unshared).order_by("contact__first_name")
+    paused = html(rep_client.post(f"/enrollments/{ann.pk}/pause/", {"show": "contact"}, HTTP_HX_REQUEST="true"))
+    assert "Resume" in paused
+    assert "Ann" in paused  # the card still names the contact, as the sequence page shows it
+    rep_client.post(f"/enrollments/{bob.pk}/unenroll/", {"show": "contact"})
+    ann.refresh_from_db()
+    bob.refresh_from_db()
+    assert (ann.status, bob.status) == ("paused", "unenrolled")
+
+
+def test_an_unshared_sequence_lists_only_the_reps_own_enrollments(rep_client, unshared):
+    colleague = UserFactory()
+    SeatFactory(user=colleague)
+    EnrollmentFactory(sequence=unshared, sender=colleague, contact=ContactFactory(first_name="Zelda"))
+    response = rep_client.get(f"/sequences/{unshared.pk}/")
+    assert response.status_code == 200
+    assert "Ann" in html(response)
+    assert "Zelda" not in html(response)
+
+
+def test_a_private_sequence_the_rep_never_enrolled_in_is_not_found(rep_client):
+    other = SequenceFactory(owner=UserFactory(), visibility="private")
+    assert rep_client.get(f"/sequences/{other.pk}/").status_code == 404
+
+
+def test_a_deleted_sequence_is_not_found_even_with_the_reps_old_enrollments(rep_client, unshared):
+    unshared.deleted_at = unshared.created_at
+    unshared.save()
+    assert rep_client.get(f"/sequences/{unshared.pk}/").status_code == 404

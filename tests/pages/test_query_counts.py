@@ -4,13 +4,14 @@ from __future__ import annotations
 import pytest
 
 from contacts_app.models import ContactList, ListMembership
-from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, Meeting, StepType
+from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, Meeting, Sequence, StepType
 from tests.factories import (
     ContactFactory,
     EnrollmentFactory,
     SequenceFactory,
     SequenceStepFactory,
     TaskFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +86,15 @@ def test_the_tasks_queue(rep_client, rep, crowd, django_assert_max_num_queries):
     with django_assert_max_num_queries(10):
         response = rep_client.get("/tasks/")
     assert len(response.context["page"].items) == 50
+
+
+def test_an_unshared_sequences_page_costs_the_same_few_queries_for_any_number_of_enrollments(
+    rep_client, rep, crowd, django_assert_max_num_queries
+):
+    sequence = crowd["sequence"]
+    owner = UserFactory()
+    Sequence.objects.filter(pk=sequence.pk).update(owner=owner, visibility="private")
+    with django_assert_max_num_queries(9):
+        response = rep_client.get(f"/sequences/{sequence.pk}/")
+    assert response.status_code == 200
+    assert "no longer shared" in response.content.decode()
