@@ -142,15 +142,21 @@ def mailbox_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 def _oauth_mailbox_form(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
-    """A Google or Microsoft mailbox: its servers are the provider's, so only the name and the cap change."""
+    """A Google or Microsoft mailbox: its servers are the provider's, so only the name and the caps change."""
     errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {"display_name": mailbox.display_name, "daily_limit": mailbox.daily_limit}
+    values: dict[str, Any] = {
+        "display_name": mailbox.display_name, "daily_limit": mailbox.daily_limit, "minute_limit": mailbox.minute_limit,
+    }
     if request.method == "POST":
         values["display_name"] = request.POST.get("display_name", "").strip()
         cap = request.POST.get("daily_limit", "").strip()
         if cap and not cap.isdigit():
             errors["daily_limit"] = ["Enter a whole number, or leave empty for the seat's limit."]
         values["daily_limit"] = int(cap) if cap.isdigit() else None
+        per_minute = request.POST.get("minute_limit", "").strip()
+        if per_minute and not (per_minute.isdigit() and int(per_minute) >= 1):
+            errors["minute_limit"] = ["Enter a whole number from 1, or leave empty for no per-minute cap."]
+        values["minute_limit"] = int(per_minute) if per_minute.isdigit() and int(per_minute) >= 1 else None
         if not errors:
             try:
                 mailbox_update(mailbox=mailbox, data=values)

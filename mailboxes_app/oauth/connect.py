@@ -187,8 +187,9 @@ def mailbox_oauth_connect(
     """Create the owner's mailbox for `email`, or reconnect the one they have (same row, same id).
 
     Its servers are the provider's; passwords are dropped (XOAUTH2 needs
-    none). A new mailbox gets the provider's daily limit as its cap; a
-    reconnected one keeps the cap its owner chose. It stays disconnected
+    none). A new mailbox gets the provider's limits as its caps (Google 2,000
+    a day; Microsoft 10,000 a day and 30 a minute); a reconnected one keeps
+    the caps its owner chose. It stays disconnected
     until verified.
     """
     from mailboxes_app.services import NOT_VERIFIED, mailbox_create
@@ -204,7 +205,8 @@ def mailbox_oauth_connect(
     }
     if mailbox is None:
         mailbox = mailbox_create(
-            owner=owner, email=email, smtp_host=smtp_host, daily_limit=provider.daily_limit, **servers
+            owner=owner, email=email, smtp_host=smtp_host, daily_limit=provider.daily_limit,
+            minute_limit=provider.minute_limit, **servers,
         )
     else:
         for name, value in {"smtp_host": smtp_host, **servers}.items():

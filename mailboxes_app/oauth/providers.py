@@ -32,6 +32,7 @@ class OAuthProvider:
     imap: tuple[str, int, str]
     # The provider's own sending limits, the defaults of a new mailbox's caps.
     daily_limit: int
+    minute_limit: int | None = None
     # Extra authorization parameters (Google: offline access and a consent screen every time,
     # so a refresh token comes back on every connect).
     authorize_params: dict[str, str] = field(default_factory=dict)
@@ -61,7 +62,7 @@ def oauth_provider(key: str) -> OAuthProvider | None:
             authorize_url=settings.MICROSOFT_OAUTH_AUTHORIZE_URL, token_url=settings.MICROSOFT_OAUTH_TOKEN_URL,
             scope="https://outlook.office.com/SMTP.Send https://outlook.office.com/IMAP.AccessAsUser.All "
             "offline_access openid email",
-            smtp=settings.MICROSOFT_SMTP, imap=settings.MICROSOFT_IMAP, daily_limit=10_000,
+            smtp=settings.MICROSOFT_SMTP, imap=settings.MICROSOFT_IMAP, daily_limit=10_000, minute_limit=30,
             address_claims=("email", "preferred_username"),
         )
     return None

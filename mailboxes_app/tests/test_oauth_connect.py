@@ -104,6 +104,7 @@ def test_a_rep_connects_a_google_mailbox_that_is_verified_at_once(providers, bro
     assert (mailbox.provider, mailbox.auth, mailbox.status) == ("google", "oauth", "connected")
     assert (mailbox.smtp_host, mailbox.smtp_port) == (xoauth2_smtp.host, xoauth2_smtp.port)
     assert mailbox.daily_limit == 2000  # Google's own limit, the mailbox's cap by default
+    assert mailbox.minute_limit is None
     assert mailbox.smtp_password == ""
     assert mailbox.imap_password == ""
     # The verification logged in with XOAUTH2 as the mailbox's address.
@@ -136,20 +137,23 @@ def test_a_microsoft_mailbox_takes_its_address_from_preferred_username_and_its_l
 
     mailbox = Mailbox.objects.get(owner=rep, email="rep@contoso.example")
     assert (mailbox.provider, mailbox.status, mailbox.daily_limit) == ("microsoft", "connected", 10_000)
+    assert mailbox.minute_limit == 30  # Microsoft's 30 messages a minute, the mailbox's own per-minute cap
 
 
 def test_reconnecting_an_address_updates_the_same_mailbox(providers, browser, rep, run_tasks):
     connect(browser, providers, run_tasks, login="rep@acme.example")
     first = Mailbox.objects.get(email="rep@acme.example")
     old_tokens = _tokens(first)
-    Mailbox.objects.filter(pk=first.pk).update(daily_limit=500, status="disconnected", status_detail="x")
+    Mailbox.objects.filter(pk=first.pk).update(
+        daily_limit=500, minute_limit=12, status="disconnected", status_detail="x"
+    )
 
     connect(browser, providers, run_tasks, login="rep@acme.example")
 
     [again] = Mailbox.objects.filter(owner=rep, email="rep@acme.example")
     assert again.pk == first.pk
     assert again.status == "connected"
-    assert again.daily_limit == 500
+    assert (again.daily_limit, again.minute_limit) == (500, 12)  # the rep's own caps stay
     assert _tokens(again) != old_tokens
 
 
@@ -352,9 +356,10 @@ def test_the_edit_page_of_an_oauth_mailbox_changes_only_its_name_and_cap(provide
     mailbox = Mailbox.objects.get(email="rep@acme.example")
 
     answer = browser.post(f"/mailboxes/{mailbox.pk}/edit/", {"display_name": "Rep A", "daily_limit": "900",
-                                                            "smtp_host": "evil.example"})
+                                                            "minute_limit": "20", "smtp_host": "evil.example"})
 
     assert answer.status_code == 302
     mailbox.refresh_from_db()
     assert (mailbox.display_name, mailbox.daily_limit, mailbox.status) == ("Rep A", 900, "connected")
+    assert mailbox.minute_limit == 20
     assert mailbox.smtp_host != "evil.example"
