@@ -11,7 +11,7 @@ BROKER_DIRS := $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/control
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install run catcher test lint
+.PHONY: help venv install run catcher test lint extension
 
 help:
 	@echo "make run      migrate, seed the demo, start web + worker + beat + mail catcher (PORT=$(PORT))"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint     ruff, Django's system checks, missing migrations"
 	@echo "make catcher  the mail catcher alone"
 	@echo "make venv     create .venv and install requirements-dev.txt"
+	@echo "make extension  build the Gmail extension for NUDGE_URL (default $(NUDGE_URL)) into dist/"
 
 venv install: $(STAMP)
 
@@ -57,3 +58,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The Chrome extension (extensions/chrome/) for one Nudge address: dist/nudge-for-gmail.zip.
+NUDGE_URL ?= http://127.0.0.1:$(PORT)
+extension:
+	python3 extensions/build.py --nudge-url $(NUDGE_URL) --out dist/nudge-for-gmail

@@ -30,6 +30,7 @@ from accounts_app.serializers import (
 )
 from config.api.permissions import IsAdmin, IsAdminOrReadOnly
 from config.api.viewsets import ServiceModelViewSet
+from config.errors import ValidationFailed
 
 
 @extend_schema_view(list=extend_schema(parameters=[UserFilterSerializer]))
@@ -143,3 +144,20 @@ class PrivateAppViewSet(
 
     def perform_destroy(self, instance: PrivateApp) -> None:
         private_app_revoke(app=instance, caller=self.request.user)
+
+
+class CurrentPrivateAppView(APIView):
+    """`DELETE /private-apps/current/`: the private app token making the request revokes itself.
+
+    An extension's Disconnect uses it. Only the calling token goes, so a leaked
+    token can end itself but touch no other; without a Bearer token it's 400.
+    """
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        if not isinstance(request.auth, PrivateApp):
+            raise ValidationFailed("Only a private app token (Authorization: Bearer) can revoke itself here.")
+        private_app_revoke(app=request.auth, caller=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

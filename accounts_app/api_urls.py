@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts_app.api import PortalView, PrivateAppViewSet, TeamViewSet, UserViewSet
+from accounts_app.api import CurrentPrivateAppView, PortalView, PrivateAppViewSet, TeamViewSet, UserViewSet
 
 router = SimpleRouter()
 router.register("users", UserViewSet, basename="user")
@@ -13,5 +13,6 @@ router.register("private-apps", PrivateAppViewSet, basename="private-app")
 
 urlpatterns = [
     path("portal/", PortalView.as_view(), name="portal"),
+    path("private-apps/current/", CurrentPrivateAppView.as_view(), name="private-app-current"),
     *router.urls,
 ]

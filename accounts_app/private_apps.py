@@ -64,6 +64,27 @@ def private_app_create(*, user: User, name: str, scopes: list[str]) -> tuple[Pri
     return app, token
 
 
+# What an inbox extension's token may do: the contact card, enrolling, pausing — as its rep.
+EXTENSION_CLIENTS: dict[str, str] = {"gmail": "Nudge for Gmail", "outlook": "Nudge for Outlook"}
+EXTENSION_SCOPES = [NUDGE_API_READ, NUDGE_API_WRITE]
+
+
+def extension_origin_allowed(origin: str) -> bool:
+    """Whether `origin` (chrome-extension://<id>) is one of the configured EXTENSION_ORIGINS."""
+    return origin in settings.EXTENSION_ORIGINS
+
+
+def extension_token_create(*, user: User, client: str) -> tuple[PrivateApp, str]:
+    """The token an inbox extension (`client`: gmail or outlook) holds: an ordinary private app token.
+
+    It is listed in the rep's Settings → Private apps like any other and revoked
+    the same way (or by the extension's Disconnect).
+    """
+    if client not in EXTENSION_CLIENTS:
+        raise ValidationFailed(f"Unknown extension {client!r}.", fields={"client": ["Unknown extension."]})
+    return private_app_create(user=user, name=EXTENSION_CLIENTS[client], scopes=list(EXTENSION_SCOPES))
+
+
 def private_app_revoke(*, app: PrivateApp, caller: User) -> None:
     """Revoke at once: the row goes, and with it every later request made with the token."""
     if app.user_id != caller.pk and not caller.is_staff:

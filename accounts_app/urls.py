@@ -19,4 +19,5 @@ urlpatterns = [
     path(
         "settings/private-apps/<int:pk>/revoke/", views.settings_private_app_revoke, name="settings-private-app-revoke"
     ),
+    path("connect/extension/", views.extension_connect, name="extension-connect"),
 ]

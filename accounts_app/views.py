@@ -23,7 +23,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts_app.models import PortalSettings, Seat, Team, User
 from accounts_app.notifications import notifications_mark_read, notifications_recent
-from accounts_app.private_apps import SCOPES, private_app_create, private_app_revoke, private_apps_visible_to
+from accounts_app.private_apps import (
+    EXTENSION_CLIENTS,
+    EXTENSION_SCOPES,
+    SCOPES,
+    extension_origin_allowed,
+    extension_token_create,
+    private_app_create,
+    private_app_revoke,
+    private_apps_visible_to,
+)
 from accounts_app.services import holiday_countries, portal_update, team_create, team_delete, team_update, user_update
 from config.errors import ServiceError
 from mailboxes_app.oauth.providers import oauth_providers, redirect_uri
@@ -218,3 +227,43 @@ def settings_private_app_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _ints(values: list[str]) -> list[int]:
     return [int(value) for value in values if value.isdigit()]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extension_connect(request: HttpRequest) -> HttpResponse:
+    """"Connect Nudge for Gmail": the signed-in rep approves, and this answer hands the token to the extension.
+
+    1. GET names the extension (`client`), its id (`extension`, which must be
+       one of EXTENSION_ORIGINS) and the extension's `state`, and asks.
+    2. POST makes the token (extension_token_create: a private app token, listed
+       in Settings) and answers a page whose script gives it to that extension
+       with chrome.runtime.sendMessage (the extension's manifest lets only this
+       Nudge's pages message it). The token is in no URL, redirect or session,
+       and never on Gmail's page.
+    """
+    params = request.POST if request.method == "POST" else request.GET
+    client, extension, state = params.get("client", ""), params.get("extension", ""), params.get("state", "")
+    problem = None
+    if client not in EXTENSION_CLIENTS or client != "gmail":
+        problem = "This link doesn't name an extension Nudge knows."
+    elif not extension_origin_allowed(f"chrome-extension://{extension}"):
+        problem = (
+            "This extension isn't allowed to connect to this Nudge. An admin adds its origin"
+            f" (chrome-extension://{extension[:40]}) to EXTENSION_ORIGINS."
+        )
+    elif not (0 < len(state) <= 100 and state.replace("-", "").replace("_", "").isalnum()):
+        problem = "This link is incomplete: start again from the extension's Connect button."
+    context = {
+        "client": client, "client_name": EXTENSION_CLIENTS.get(client, ""), "extension": extension,
+        "state": state, "problem": problem, "scopes": {scope: SCOPES[scope] for scope in EXTENSION_SCOPES},
+    }
+    if problem:
+        return render(request, "accounts/extension_connect.html", context, status=400)
+    if request.method == "GET":
+        return render(request, "accounts/extension_connect.html", context)
+    app, token = extension_token_create(user=request.user, client=client)
+    context.update(app=app, handoff={"token": token, "state": state, "name": app.name, "user": request.user.email})
+    response = render(request, "accounts/extension_connect.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from config.env import env_bool, env_int, env_list, env_mail_server, env_str
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "corsheaders",
     "accounts_app",
     "contacts_app",
     "mailboxes_app",
@@ -55,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -251,6 +255,17 @@ PRIVATE_APP_BURST_LIMIT = env_int("PRIVATE_APP_BURST_LIMIT", 190, minimum=1)
 PRIVATE_APP_BURST_INTERVAL_SECONDS = env_int("PRIVATE_APP_BURST_INTERVAL_SECONDS", 10, minimum=1)
 # A token's last_used_at is rewritten at most this often (one UPDATE, not one per request).
 PRIVATE_APP_TOUCH_SECONDS = 60
+
+# The browser extension (extensions/chrome/): its origins, e.g. chrome-extension://<id>, may call
+# /api/v1/ cross-origin (with a Bearer token, never cookies) and be handed a token by the
+# connect page. Nothing else gets CORS.
+EXTENSION_ORIGINS = env_list("EXTENSION_ORIGINS", [])
+for _origin in EXTENSION_ORIGINS:
+    if not re.fullmatch(r"chrome-extension://[a-p]{32}", _origin):
+        raise ImproperlyConfigured(f"EXTENSION_ORIGINS: {_origin!r} is not chrome-extension://<32-letter id>")
+CORS_ALLOWED_ORIGINS = EXTENSION_ORIGINS
+CORS_URLS_REGEX = r"^/api/v1/.*$"
+CORS_ALLOW_CREDENTIALS = False
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,1 @@
+document.body.setAttribute("data-probe","yes"); chrome.runtime.sendMessage({hi:1}, r=>document.body.setAttribute("data-resp", JSON.stringify(r))); const f=document.createElement("iframe"); f.src=chrome.runtime.getURL("panel.html"); f.id="pf"; document.body.appendChild(f);
