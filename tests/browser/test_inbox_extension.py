@@ -20,7 +20,14 @@ from accounts_app.private_apps import extension_token_create
 from extensions.build import build
 from sequences_app.models import Enrollment
 from tests.browser.conftest import ARTIFACTS
-from tests.factories import ContactFactory, MailboxFactory, SeatFactory, SequenceFactory, SequenceStepFactory, UserFactory
+from tests.factories import (
+    ContactFactory,
+    MailboxFactory,
+    SeatFactory,
+    SequenceFactory,
+    SequenceStepFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
