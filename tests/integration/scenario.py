@@ -100,11 +100,11 @@ def seed(port: int, kind: str, count: int) -> dict[str, Any]:
         rep = _rep("bulk", port)
         ids = _enroll(_sequence(rep, EMAIL), rep, _contacts(count, "bulk"), bulk=True)
     elif kind == "limit":
-        # The sender's limit is `count`; count - 1 emails went out 24 h minus 20 s ago. The first
+        # The sender's limit is `count`; count - 1 emails went out 24 h minus 45 s ago. The first
         # email of the new enrollment takes the last slot; its follow-up meets a full window and is
-        # deferred until the old emails leave it, 20 s from now.
+        # deferred until the old emails leave it, 45 s from now (room for a loaded machine).
         rep = _rep("limit", port, daily_limit=count)
-        then = timezone.now() - timedelta(hours=24) + timedelta(seconds=20)
+        then = timezone.now() - timedelta(hours=24) + timedelta(seconds=45)
         old_sequence = _sequence(rep, EMAIL)
         [old_contact] = _contacts(1, "earlier")
         old = Enrollment.objects.create(
