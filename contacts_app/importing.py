@@ -16,10 +16,12 @@ exactly what was stored.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import IO, Any
@@ -107,30 +109,100 @@ class _Row:
 
 def contacts_import(*, file: IO[bytes], size: int | None = None) -> ImportResult:
     """Import a CSV file of contacts (see the module docstring for the rules)."""
-    text = _decode(file, size)
+    return contacts_import_text(text=file_text(file, size))
+
+
+def contacts_import_text(
+    *, text: str, mapping: list[str] | None = None, on_batch: Callable[[int, ImportResult], None] | None = None,
+    atomic: bool = True,
+) -> ImportResult:
+    """Import CSV text; `mapping` names what each column fills (default: `columns_guess` of the header).
+
+    With `atomic=False` (the pages' background import) each batch is a
+    transaction of its own and `on_batch(rows_done, result)` runs inside it,
+    so progress saved there always describes exactly what is stored. The
+    row limit is checked before anything is written.
+    """
     rows = _records(text)
     first = next(rows, None)
     if first is None:
         raise ValidationFailed("The file is empty.", fields={"file": ["The file is empty."]})
-    columns = _columns(first[1])
+    if mapping is None:
+        mapping = columns_guess(first[1])
+        if "email" not in mapping:
+            raise ValidationFailed(
+                "The file has no email column.",
+                fields={"file": ["The first row must name the columns, one of them Email."]},
+            )
+    columns = columns_from_mapping(first[1], mapping)
+    if not atomic and rows_count(text) > IMPORT_MAX_ROWS:
+        raise ValidationFailed("Too many rows.", fields={"file": [too_many_rows()]})
     result = ImportResult()
     directory = _UserDirectory()
     batch: list[tuple[int, list[str]]] = []
-    with transaction.atomic():
+    done = 0
+
+    def flush() -> None:
+        nonlocal done, batch
+        with transaction.atomic():
+            _import_batch(batch, columns, directory, result)
+            done += len(batch)
+            if on_batch is not None:
+                on_batch(done, result)
+        batch = []
+
+    with transaction.atomic() if atomic else contextlib.nullcontext():
         for number, record in rows:
             if number - 1 > IMPORT_MAX_ROWS:
-                raise ValidationFailed(
-                    "Too many rows.", fields={"file": [f"Import at most {IMPORT_MAX_ROWS} rows at a time."]}
-                )
+                raise ValidationFailed("Too many rows.", fields={"file": [too_many_rows()]})
             batch.append((number, record))
             if len(batch) >= BATCH_SIZE:
-                _import_batch(batch, columns, directory, result)
-                batch = []
+                flush()
         if batch:
-            _import_batch(batch, columns, directory, result)
+            flush()
     result.errors.sort(key=lambda problem: problem["row"])
     result.warnings.sort(key=lambda problem: problem["row"])
     return result
+
+
+def too_many_rows() -> str:
+    return f"Import at most {IMPORT_MAX_ROWS} rows at a time."
+
+
+def file_text(file: IO[bytes], size: int | None = None) -> str:
+    """The uploaded file as text (UTF-8 or Excel's cp1252), refusing what is too large or binary."""
+    return _decode(file, size)
+
+
+def file_header(text: str) -> list[str]:
+    """The first non-blank row: the column names."""
+    first = next(_records(text), None)
+    if first is None:
+        raise ValidationFailed("The file is empty.", fields={"file": ["The file is empty."]})
+    return first[1]
+
+
+def rows_count(text: str) -> int:
+    """Data rows (not blank, not the header)."""
+    return max(sum(1 for _ in _records(text)) - 1, 0)
+
+
+def import_preview(text: str, mapping: list[str], limit: int = 10) -> list[dict[str, Any]]:
+    """The first rows as the import would read them: cells, and the reason a row would be skipped.
+
+    Only what the row itself tells (an invalid address, an unknown stage);
+    what needs the database (a company id nobody has) shows in the result.
+    """
+    rows = _records(text)
+    header = next(rows, None)
+    if header is None:
+        return []
+    columns = _columns_mapped(header[1], mapping)
+    preview = []
+    for number, record in itertools.islice(rows, limit):
+        _row, error, warnings = _parse(number, record, columns)
+        preview.append({"row": number, "cells": record, "error": error, "warnings": warnings})
+    return preview
 
 
 # --- Reading the file ---------------------------------------------------------------------------
@@ -185,28 +257,78 @@ def _slug(header: str) -> str:
     return slug[:100]
 
 
-def _columns(header: list[str]) -> list[tuple[str, str]]:
-    """Each column's (kind, key): ("field", "email"), ("property", "industry"), or ("skip", "")."""
-    columns: list[tuple[str, str]] = []
-    taken: set[tuple[str, str]] = set()
+# What a column can fill, for the pages' mapping step: a field, a custom property, or nothing.
+FIELD_TARGETS = {
+    "email": "Email", "first_name": "First name", "last_name": "Last name", "job_title": "Job title",
+    "phone": "Phone", "company": "Company (name or id)", "company_id": "Company id",
+    "company_domain": "Company domain", "owner": "Owner (id, email, username or name)",
+    "lifecycle_stage": "Lifecycle stage", "time_zone": "Time zone", "record_id": "HubSpot record id",
+    "bounce_reason": "Bounce reason", "email_bounced": "Bounced (can only be set)",
+    "unsubscribed": "Unsubscribed from all email (can only be set)",
+    "unsubscribed_sales": "Unsubscribed from sales email (can only be set)",
+    "marked_spam": "Marked as spam (can only be set)",
+}
+PROPERTY = "property"
+SKIP = "skip"
+
+
+def columns_guess(header: list[str]) -> list[str]:
+    """What each column fills, from its name: a field (`email`), `property` (a custom property) or `skip`."""
+    guesses: list[str] = []
+    taken: set[str] = set()
     for raw in header:
         name = raw.strip()
         if name.lower().startswith("properties."):
-            key = name[len("properties."):]
-            column = ("property", key) if PROPERTY_NAME.match(key) else ("property", _slug(key))
+            guess = PROPERTY
         elif (target := COLUMNS.get(_slug(name))) is not None:
-            column = ("field", target)
+            guess = SKIP if target in taken else target  # a repeated column: the first one wins
+            taken.add(target)
         else:
-            column = ("property", _slug(name)) if _slug(name) else ("skip", "")
-        if column in taken:
-            column = ("skip", "")  # a repeated column: the first one wins
-        taken.add(column)
-        columns.append(column)
-    if ("field", "email") not in columns:
-        raise ValidationFailed(
-            "The file has no email column.",
-            fields={"file": ["The first row must name the columns, one of them Email."]},
-        )
+            guess = PROPERTY if _slug(name) else SKIP
+        guesses.append(guess)
+    return guesses
+
+
+def property_key(header: str) -> str:
+    """The property a column fills: `properties.industry` -> `industry`, `Lead Source` -> `lead_source`."""
+    name = header.strip()
+    if name.lower().startswith("properties."):
+        key = name[len("properties."):]
+        return key if PROPERTY_NAME.match(key) else _slug(key)
+    return _slug(name)
+
+
+def columns_from_mapping(header: list[str], mapping: list[str]) -> list[tuple[str, str]]:
+    """Check a mapping against the header: one target per column, a field at most once, an email column."""
+    errors: list[str] = []
+    if len(mapping) != len(header):
+        errors.append(f"Map each of the file's {len(header)} columns (skip the ones not wanted).")
+    fields = [target for target in mapping if target not in (PROPERTY, SKIP)]
+    unknown = sorted({target for target in fields if target not in FIELD_TARGETS})
+    if unknown:
+        errors.append(f"Unknown fields: {', '.join(unknown)}.")
+    twice = sorted({FIELD_TARGETS.get(target, target) for target in fields if fields.count(target) > 1})
+    if twice:
+        errors.append(f"Each field takes one column; more than one is mapped to {', '.join(twice)}.")
+    keys = [property_key(header[i]) for i, target in enumerate(mapping[: len(header)]) if target == PROPERTY]
+    if any(not key for key in keys) or len(set(keys)) != len(keys):
+        errors.append("Two columns would fill the same property (or a column has no usable name); skip one.")
+    if "email" not in fields:
+        errors.append("Map one column to Email: contacts are matched by their email address.")
+    if errors:
+        raise ValidationFailed("The columns are not mapped.", fields={"mapping": errors})
+    return _columns_mapped(header, mapping)
+
+
+def _columns_mapped(header: list[str], mapping: list[str]) -> list[tuple[str, str]]:
+    columns: list[tuple[str, str]] = []
+    for raw, target in zip(header, mapping, strict=False):
+        if target == PROPERTY and property_key(raw):
+            columns.append(("property", property_key(raw)))
+        elif target in FIELD_TARGETS:
+            columns.append(("field", target))
+        else:
+            columns.append(("skip", ""))
     return columns
 
 

@@ -250,3 +250,47 @@ class BlockedEntry(models.Model):
     @property
     def is_domain(self) -> bool:
         return "@" not in self.value
+
+
+class ContactImport(models.Model):
+    """A CSV import started in the pages: the file, its column mapping, progress and result.
+
+    Small files are imported in the request; larger ones by a Celery task
+    that saves progress with each batch (in the batch's own transaction, so
+    the counts always describe what is stored). The file's text is dropped
+    once the import has run; the result stays.
+    """
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Mapping columns"
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    header = models.JSONField(default=list)
+    # One target per column: a contact field ("email"), "property" or "skip".
+    mapping = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list)
+    warnings = models.JSONField(default=list)
+    failure = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.file_name})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)

@@ -9,6 +9,12 @@ app_name = "contacts"
 
 urlpatterns = [
     path("contacts/", views.contacts, name="contacts"),
+    path("contacts/import/", views.contact_import, name="import"),
+    path("contacts/import/<int:pk>/", views.contact_import_job, name="import-job"),
+    path("contacts/import/<int:pk>/preview/", views.contact_import_preview, name="import-preview"),
+    path("contacts/import/<int:pk>/run/", views.contact_import_run, name="import-run"),
+    path("contacts/import/<int:pk>/progress/", views.contact_import_progress, name="import-progress"),
+    path("contacts/import/<int:pk>/problems.csv", views.contact_import_problems, name="import-problems"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/meetings/", views.contact_meeting, name="contact-meeting"),
     path("contacts/<int:pk>/repermission/", views.contact_repermission, name="contact-repermission"),

@@ -22,9 +22,18 @@ from django.views.decorators.http import require_POST
 from accounts_app.models import PortalSettings
 from config.errors import ServiceError
 from config.paging import paginate
-from contacts_app import forms, services
+from contacts_app import forms, import_jobs, importing, services
 from contacts_app import page_selectors as pages
-from contacts_app.models import Company, Contact, ContactList, CustomObject, Deal, ObjectSchema, Ticket
+from contacts_app.models import (
+    Company,
+    Contact,
+    ContactImport,
+    ContactList,
+    CustomObject,
+    Deal,
+    ObjectSchema,
+    Ticket,
+)
 from contacts_app.selectors import company_name_suggestions, contacts_with_email, list_members, list_sizes
 from sequences_app.page_messages import service_error_text
 from sequences_app.selectors import sequences_visible_to
@@ -332,3 +341,102 @@ def record_dissociate(request: HttpRequest, kind: str, pk: int, contact_pk: int)
     services.record_contacts_remove(record=record, contacts=[contact])
     messages.success(request, f"{contact} is no longer associated with this {kind}.")
     return redirect(KINDS[kind].detail, pk=pk)
+
+
+# --- CSV import -----------------------------------------------------------------------------------
+# Upload -> map columns (guessed from the header) with a live preview -> run -> progress -> result.
+
+
+def _import_job(request: HttpRequest, pk: int) -> ContactImport:
+    return get_object_or_404(import_jobs.contact_imports_visible_to(request.user), pk=pk)
+
+
+def _mapping_from(request: HttpRequest, job: ContactImport) -> list[str]:
+    return [request.POST.get(f"column-{index}", importing.SKIP) for index in range(len(job.header))]
+
+
+def _mapping_context(job: ContactImport, mapping: list[str]) -> dict[str, Any]:
+    return {
+        "job": job,
+        "columns": [
+            {"index": index, "name": name, "target": target, "property": importing.property_key(name)}
+            for index, (name, target) in enumerate(zip(job.header, mapping, strict=False))
+        ],
+        "targets": list(importing.FIELD_TARGETS.items()),
+        "preview": import_jobs.contact_import_preview(job=job, mapping=mapping),
+        "inline_rows": import_jobs.INLINE_ROWS,
+    }
+
+
+@login_required
+def contact_import(request: HttpRequest) -> HttpResponse:
+    """Step 1: choose a file (our column names or a HubSpot contacts export)."""
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a CSV file to import."
+        else:
+            try:
+                job = import_jobs.contact_import_start(file=upload, size=upload.size, file_name=upload.name,
+                                                       user=request.user)
+            except ServiceError as exc:
+                error = " ".join(m for field in (exc.extra.get("fields") or {}).values() for m in field) or exc.message
+            else:
+                return redirect("contacts:import-job", pk=job.pk)
+    recent = list(import_jobs.contact_imports_visible_to(request.user).defer("text")[:10])
+    return render(request, "contacts/import_upload.html", {"error": error, "recent": recent,
+                                                           "max_rows": importing.IMPORT_MAX_ROWS},
+                  status=400 if error else 200)
+
+
+@login_required
+def contact_import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2 (mapping and preview) while the import waits; then its progress and its result."""
+    job = _import_job(request, pk)
+    if job.status == ContactImport.Status.MAPPING:
+        return render(request, "contacts/import_map.html", _mapping_context(job, job.mapping))
+    return render(request, "contacts/import_result.html", {"job": job, "errors_shown": job.errors[:100]})
+
+
+@login_required
+@require_POST
+def contact_import_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the preview again after a column's mapping changed."""
+    job = _import_job(request, pk)
+    if job.status != ContactImport.Status.MAPPING:
+        return HttpResponse(status=409)
+    return render(request, "contacts/includes/import_preview.html", _mapping_context(job, _mapping_from(request, job)))
+
+
+@login_required
+@require_POST
+def contact_import_run(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _import_job(request, pk)
+    mapping = _mapping_from(request, job)
+    if job.status == ContactImport.Status.MAPPING:
+        try:
+            import_jobs.contact_import_run(job=job, mapping=mapping)
+        except ServiceError as exc:
+            context = _mapping_context(job, mapping)
+            context["mapping_errors"] = (exc.extra.get("fields") or {}).get("mapping") or [exc.message]
+            return render(request, "contacts/import_map.html", context, status=400)
+    return redirect("contacts:import-job", pk=pk)
+
+
+@login_required
+def contact_import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx polls this while the import runs; when it has ended the page reloads into the result."""
+    job = _import_job(request, pk)
+    response = render(request, "contacts/includes/import_progress.html", {"job": job})
+    if job.status in (ContactImport.Status.DONE, ContactImport.Status.FAILED):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+def contact_import_problems(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _import_job(request, pk)
+    response = HttpResponse(import_jobs.contact_import_problems_csv(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
+    return response
