@@ -185,19 +185,19 @@ def _record_page(request: HttpRequest, record: Any, record_type: str, label: str
 @login_required
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company.objects.select_related("owner"), pk=pk)
-    return _record_page(request, company, "company", "company", "contacts:companies")
+    return _record_page(request, company, "company", "company", "Companies", "contacts:companies")
 
 
 @login_required
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deal = get_object_or_404(Deal.objects.select_related("company", "owner"), pk=pk)
-    return _record_page(request, deal, "deal", "deal", "contacts:deals")
+    return _record_page(request, deal, "deal", "deal", "Deals", "contacts:deals")
 
 
 @login_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket.objects.select_related("owner"), pk=pk)
-    return _record_page(request, ticket, "ticket", "ticket", "contacts:tickets")
+    return _record_page(request, ticket, "ticket", "ticket", "Tickets", "contacts:tickets")
 
 
 @login_required
@@ -240,6 +240,7 @@ class _Kind:
     form: type[forms.Form]
     model: type[Any]
     label: str
+    plural: str
     index: str
     detail: str
     create: Callable[[dict[str, Any]], Any]
@@ -247,16 +248,16 @@ class _Kind:
 
 
 KINDS: dict[str, _Kind] = {
-    "contact": _Kind(forms.ContactForm, Contact, "contact", "contacts:contacts", "contacts:contact",
+    "contact": _Kind(forms.ContactForm, Contact, "contact", "Contacts", "contacts:contacts", "contacts:contact",
                      lambda data: services.contact_create(**data),
                      lambda record, data: services.contact_update(contact=record, data=data)),
-    "company": _Kind(forms.CompanyForm, Company, "company", "contacts:companies", "contacts:company",
+    "company": _Kind(forms.CompanyForm, Company, "company", "Companies", "contacts:companies", "contacts:company",
                      lambda data: services.company_create(**data),
                      lambda record, data: services.company_update(company=record, data=data)),
-    "deal": _Kind(forms.DealForm, Deal, "deal", "contacts:deals", "contacts:deal",
+    "deal": _Kind(forms.DealForm, Deal, "deal", "Deals", "contacts:deals", "contacts:deal",
                   lambda data: services.deal_create(**data),
                   lambda record, data: services.deal_update(deal=record, data=data)),
-    "ticket": _Kind(forms.TicketForm, Ticket, "ticket", "contacts:tickets", "contacts:ticket",
+    "ticket": _Kind(forms.TicketForm, Ticket, "ticket", "Tickets", "contacts:tickets", "contacts:ticket",
                     lambda data: services.ticket_create(**data),
                     lambda record, data: services.ticket_update(ticket=record, data=data)),
 }

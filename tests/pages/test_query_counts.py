@@ -6,6 +6,7 @@ import pytest
 from contacts_app.models import ContactList, ListMembership
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, Meeting, Sequence, StepType
 from tests.factories import (
+    CompanyFactory,
     ContactFactory,
     EnrollmentFactory,
     SequenceFactory,
@@ -98,3 +99,26 @@ def test_an_unshared_sequences_page_costs_the_same_few_queries_for_any_number_of
         response = rep_client.get(f"/sequences/{sequence.pk}/")
     assert response.status_code == 200
     assert "no longer shared" in response.content.decode()
+
+
+def test_the_import_pages_cost_a_fixed_number_of_queries(rep_client, rep, django_assert_max_num_queries):
+    from contacts_app.models import ContactImport
+
+    for n in range(12):
+        ContactImport.objects.create(created_by=rep, file_name=f"f{n}.csv", header=["Email"], mapping=["email"],
+                                     status="done", errors=[{"row": 2, "message": "bad"}] * 200)
+    job = ContactImport.objects.create(
+        created_by=rep, file_name="big.csv", header=["Email", "Name"], mapping=["email", "property"],
+        text="Email,Name\n" + "".join(f"p{n}@x.example,P{n}\n" for n in range(500)), total_rows=500)
+    with django_assert_max_num_queries(8):
+        assert rep_client.get("/contacts/import/").status_code == 200
+    with django_assert_max_num_queries(8):
+        assert rep_client.get(f"/contacts/import/{job.pk}/").status_code == 200
+    with django_assert_max_num_queries(8):
+        assert rep_client.get(f"/contacts/import/{job.pk - 1}/").status_code == 200
+
+
+def test_the_record_forms_cost_a_fixed_number_of_queries(rep_client, django_assert_max_num_queries):
+    CompanyFactory.create_batch(30)
+    with django_assert_max_num_queries(8):
+        assert rep_client.get("/new/contact/").status_code == 200
