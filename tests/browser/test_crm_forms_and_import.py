@@ -78,6 +78,6 @@ def test_the_import_journey_upload_map_preview_run_result(login, seller, size, t
     shot(page, f"crm-import-result-{size}")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the problems as CSV").click()
-    assert "not-an-address" in open(download.value.path(), encoding="utf-8").read()
+    assert "not-an-address" in download.value.path().read_text(encoding="utf-8")
     assert ContactImport.objects.get().status == "done"
     assert "segment" not in Contact.objects.get(email="ann@acme.example").properties
