@@ -185,19 +185,19 @@ def _record_page(request: HttpRequest, record: Any, record_type: str, label: str
 @login_required
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company.objects.select_related("owner"), pk=pk)
-    return _record_page(request, company, "company", "company", "Companies", "contacts:companies")
+    return _record_page(request, company, "company", "company", "contacts:companies")
 
 
 @login_required
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deal = get_object_or_404(Deal.objects.select_related("company", "owner"), pk=pk)
-    return _record_page(request, deal, "deal", "deal", "Deals", "contacts:deals")
+    return _record_page(request, deal, "deal", "deal", "contacts:deals")
 
 
 @login_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket.objects.select_related("owner"), pk=pk)
-    return _record_page(request, ticket, "ticket", "ticket", "Tickets", "contacts:tickets")
+    return _record_page(request, ticket, "ticket", "ticket", "contacts:tickets")
 
 
 @login_required
