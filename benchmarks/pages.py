@@ -115,6 +115,7 @@ def build(contacts: int) -> None:
     portal()
     reps = make_reps(5)
     rep = reps[0]
+    firsts, syllables_a, syllables_b = map(_text_array, (FIRST_NAMES, SYLLABLES_A, SYLLABLES_B))
     with timed(f"{companies:,} companies and {contacts:,} contacts"):
         make_companies(companies)
         with bulk_load("contacts_app_contact"):
@@ -134,10 +135,9 @@ def build(contacts: int) -> None:
                        now() - (%(count)s - n) * interval '1 second', now(),
                        (SELECT min(id) FROM contacts_app_company) + (n %% %(companies)s), %(owner)s
                 FROM generate_series(1, %(count)s) AS n
-                CROSS JOIN LATERAL (SELECT ({_text_array(FIRST_NAMES)})[(n::bigint * 7919) %% {len(FIRST_NAMES)} + 1]
-                                    AS first) AS f
-                CROSS JOIN LATERAL (SELECT ({_text_array(SYLLABLES_A)})[(n::bigint * 104729 / 7) %% {len(SYLLABLES_A)} + 1]
-                                        || ({_text_array(SYLLABLES_B)})[(n::bigint * 15485863 / 11) %% {len(SYLLABLES_B)} + 1]
+                CROSS JOIN LATERAL (SELECT ({firsts})[(n::bigint * 7919) %% {len(FIRST_NAMES)} + 1] AS first) AS f
+                CROSS JOIN LATERAL (SELECT ({syllables_a})[(n::bigint * 104729 / 7) %% {len(SYLLABLES_A)} + 1]
+                                        || ({syllables_b})[(n::bigint * 15485863 / 11) %% {len(SYLLABLES_B)} + 1]
                                     AS last) AS l
                 """,  # noqa: S608  (only constants are formatted in)
                 {"count": contacts, "companies": companies, "owner": rep.pk},
@@ -146,7 +146,7 @@ def build(contacts: int) -> None:
     sequence = Sequence.objects.create(name="Big outbound", owner=rep, visibility="everyone")
     SequenceStep.objects.bulk_create(
         [
-            SequenceStep(sequence=sequence, order=order, type=StepType.AUTOMATED_EMAIL, delay_days=0 if order == 1 else 2,
+            SequenceStep(sequence=sequence, order=order, type=StepType.AUTOMATED_EMAIL, delay_days=min(order - 1, 2),
                          subject="Hello {{ contact.first_name }}" if order == 1 else "",
                          body_html=f"<p>Hi {{{{ contact.first_name }}}}, note {order} from {{{{ company.name }}}}.</p>")
             if order % 2 else
@@ -239,11 +239,11 @@ def build(contacts: int) -> None:
                 """
                 INSERT INTO sequences_app_emailevent (kind, sequence_id, enrollment_id, contact_id, message_id,
                                                       step_order, url, detail, occurred_at)
-                SELECT %s, e.sequence_id, e.id, e.contact_id, m.id, m.step_order, '', '{}'::jsonb, e.ended_at
-                FROM sequences_app_enrollment e
-                JOIN LATERAL (SELECT id, step_order FROM mailboxes_app_outboundmessage
-                              WHERE enrollment_id = e.id ORDER BY step_order DESC LIMIT 1) AS m ON true
+                SELECT DISTINCT ON (e.id) %s, e.sequence_id, e.id, e.contact_id, m.id, m.step_order, '',
+                       '{}'::jsonb, e.ended_at
+                FROM sequences_app_enrollment e JOIN mailboxes_app_outboundmessage m ON m.enrollment_id = e.id
                 WHERE e.reason = %s
+                ORDER BY e.id, m.step_order DESC
                 """,
                 [kind, reason],
             )

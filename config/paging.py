@@ -52,6 +52,15 @@ class Page:
         return self.number - 1
 
 
+def count_up_to(queryset: QuerySet[Any], cap: int) -> tuple[int, bool]:
+    """(rows, False) when there are at most `cap` rows, else (cap, True); reads at most cap + 1 rows.
+
+    No ORDER BY in the capped count: the database can stop after cap + 1 index entries.
+    """
+    total = queryset.order_by().values("pk")[: cap + 1].count()
+    return min(total, cap), total > cap
+
+
 def page_number(params: QueryDict) -> int:
     raw = params.get("page", "1")
     return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
@@ -61,8 +70,7 @@ def paginate(queryset: QuerySet[Any], params: QueryDict, *, per_page: int = PER_
     number = page_number(params)
     offset = (number - 1) * per_page
     rows = list(queryset[offset : offset + per_page + 1])
-    # No ORDER BY in the capped count: the database can stop after COUNT_CAP index entries.
-    total = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    total, capped = count_up_to(queryset, COUNT_CAP)
     others = params.copy()
     others.pop("page", None)
     return Page(
@@ -70,7 +78,7 @@ def paginate(queryset: QuerySet[Any], params: QueryDict, *, per_page: int = PER_
         number=number,
         per_page=per_page,
         has_next=len(rows) > per_page,
-        total=min(total, COUNT_CAP),
-        total_capped=total > COUNT_CAP,
+        total=total,
+        total_capped=capped,
         query=others.urlencode(),
     )

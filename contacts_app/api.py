@@ -223,7 +223,7 @@ class ContactListViewSet(ServiceModelViewSet):
         return ContactList.objects.all()
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
-        # A page of lists gets every `size` in at most two queries (see list_sizes).
+        # A page of lists gets every `size` in one query (see list_sizes).
         if kwargs.get("many") and args:
             kwargs["context"] = {**self.get_serializer_context(), "sizes": list_sizes(args[0])}
         return super().get_serializer(*args, **kwargs)
@@ -255,4 +255,4 @@ class ContactListViewSet(ServiceModelViewSet):
         else:
             changed = services.list_members_remove(contact_list=contact_list, contacts=contacts)
         size = list_sizes([contact_list])[contact_list.pk]
-        return Response({"changed": changed, "size": size}, status=status.HTTP_200_OK)
+        return Response({"changed": changed, "size": int(size), "size_capped": size.capped}, status=status.HTTP_200_OK)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
 
 class Company(models.Model):
@@ -67,6 +67,12 @@ class Contact(models.Model):
             models.Index(fields=["owner", "-created_at"], name="contact_owner_idx"),
             models.Index(fields=["lifecycle_stage"], name="contact_stage_idx"),
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            # Consumer: every list of contacts newest first (the contacts index, list pages,
+            # `GET /contacts/` and `/lists/{id}/members/`): a page is the index's first rows, not a sort.
+            models.Index(fields=["-created_at", "-id"], name="contact_created_idx"),
+            # Consumer: active-list filters on lifecycle_stage (eq/in/neq compare case-insensitively,
+            # as UPPER(lifecycle_stage) = UPPER(value)).
+            models.Index(Upper("lifecycle_stage"), name="contact_stage_upper_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from config.paging import COUNT_CAP
 from contacts_app.filters import filters_to_q, filters_validate
 from contacts_app.models import Company, Contact, ContactList, ListMembership
 
@@ -54,29 +57,51 @@ def contacts_filtered(
     return contacts
 
 
-def list_sizes(lists: Iterable[ContactList]) -> dict[int, int]:
-    """How many contacts are on each list, in at most two queries whatever the number of lists.
+class ListSize(int):
+    """A list's size, exact up to COUNT_CAP; `capped` when there are more (shown as "10,000+")."""
 
-    Static lists count memberships in one grouped query; active lists count
-    their filters together, one conditional COUNT each, in one pass over
-    contacts.
+    capped: bool
+
+    def __new__(cls, value: int, capped: bool = False) -> ListSize:
+        size = super().__new__(cls, value)
+        size.capped = capped
+        return size
+
+    def __str__(self) -> str:
+        return f"{int(self):,}+" if self.capped else f"{int(self):,}"
+
+
+def list_sizes(lists: Iterable[ContactList]) -> dict[int, ListSize]:
+    """How many contacts are on each list, exact up to COUNT_CAP, in one query whatever the number of lists.
+
+    Each list is one scalar subquery that reads at most COUNT_CAP + 1 rows
+    (its memberships, or the contacts its filter matches, through their
+    indexes), so a list of a million costs what a list of 10,001 does.
     """
     lists = list(lists)
-    sizes = {contact_list.pk: 0 for contact_list in lists}
-    static_ids = [c.pk for c in lists if c.kind == ContactList.Kind.STATIC]
-    if static_ids:
-        counted = (
-            ListMembership.objects.filter(contact_list_id__in=static_ids)
-            .values("contact_list_id")
-            .annotate(size=Count("id"))
-        )
-        sizes.update({row["contact_list_id"]: row["size"] for row in counted})
-    active = [c for c in lists if c.kind == ContactList.Kind.ACTIVE]
-    if active:
-        aggregates = {f"list_{c.pk}": Count("id", filter=_list_q(c)) for c in active}
-        sizes.update({int(key.removeprefix("list_")): value for key, value in
-                      Contact.objects.aggregate(**aggregates).items()})
-    return sizes
+    if not lists:
+        return {}
+    parts, params = [], []
+    for contact_list in lists:
+        if contact_list.kind == ContactList.Kind.STATIC:
+            rows = ListMembership.objects.filter(contact_list_id=contact_list.pk)
+        else:
+            rows = Contact.objects.filter(_list_q(contact_list))
+        try:
+            query, query_params = rows.order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+        except EmptyResultSet:  # A filter that matches nothing (e.g. a yes/no field "is not set").
+            parts.append("0")
+            continue
+        # Only Django's own compiled SQL is formatted in; the values stay parameters.
+        parts.append(f"(SELECT COUNT(*) FROM ({query}) AS list_{len(parts)})")  # noqa: S608
+        params.extend(query_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        counted = cursor.fetchone()
+    return {
+        contact_list.pk: ListSize(min(n, COUNT_CAP), n > COUNT_CAP)
+        for contact_list, n in zip(lists, counted, strict=True)
+    }
 
 
 def _list_q(contact_list: ContactList) -> Q:

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from accounts_app.models import User
 from config.api.fields import IdFilterField, IdListField
+from config.paging import COUNT_CAP
 from contacts_app.models import (
     BlockedEntry,
     Company,
@@ -23,7 +24,7 @@ from contacts_app.models import (
     Repermission,
     Ticket,
 )
-from contacts_app.selectors import list_sizes
+from contacts_app.selectors import ListSize, list_sizes
 from contacts_app.services import MAX_REPERMISSION_REASON, STANDING_FLAGS
 
 # Associations take at most this many ids per request; more is a 400, not a slow request.
@@ -177,18 +178,27 @@ class ContactListSerializer(serializers.ModelSerializer):
     filters = serializers.JSONField(
         required=False, help_text='Active lists: [{"field", "operator", "value"}], AND-ed. Static lists: [].'
     )
-    size = serializers.SerializerMethodField(help_text="Contacts on the list now.")
+    size = serializers.SerializerMethodField(help_text=f"Contacts on the list now, exact up to {COUNT_CAP:,}.")
+    size_capped = serializers.SerializerMethodField(
+        help_text=f"true when the list has more than {COUNT_CAP:,} contacts: size is then {COUNT_CAP:,}."
+    )
 
     class Meta:
         model = ContactList
-        fields = ("id", "name", "kind", "filters", "size", "created_by", "created_at", "updated_at")
+        fields = ("id", "name", "kind", "filters", "size", "size_capped", "created_by", "created_at", "updated_at")
         read_only_fields = ("id", "created_by", "created_at", "updated_at")
 
-    def get_size(self, contact_list: ContactList) -> int:
-        sizes = self.context.get("sizes") or {}
+    def _size(self, contact_list: ContactList) -> ListSize:
+        sizes = self.context.setdefault("sizes", {})
         if contact_list.pk not in sizes:
-            sizes = list_sizes([contact_list])
+            sizes.update(list_sizes([contact_list]))
         return sizes[contact_list.pk]
+
+    def get_size(self, contact_list: ContactList) -> int:
+        return int(self._size(contact_list))
+
+    def get_size_capped(self, contact_list: ContactList) -> bool:
+        return self._size(contact_list).capped
 
 
 class ListMembersSerializer(serializers.Serializer):
@@ -198,3 +208,4 @@ class ListMembersSerializer(serializers.Serializer):
 class ListMembersResultSerializer(serializers.Serializer):
     changed = serializers.IntegerField(help_text="Contacts added (POST) or removed (DELETE).")
     size = serializers.IntegerField()
+    size_capped = serializers.BooleanField()

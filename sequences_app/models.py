@@ -269,6 +269,9 @@ class Enrollment(models.Model):
             models.Index(fields=["resume_at"], condition=Q(status="paused"), name="enrollment_resume_idx"),
             models.Index(fields=["sender", "status"], name="enrollment_sender_status_idx"),
             models.Index(fields=["sequence", "status"], name="enrollment_sequence_status_idx"),
+            # Consumer: a sequence's enrolled list newest first (the sequence page and
+            # `GET /enrollments/?sequence=`): a page is the index's first rows, not a sort of them all.
+            models.Index(fields=["sequence", "-enrolled_at", "-id"], name="enrollment_sequence_newest_idx"),
         ]
 
     def __str__(self) -> str:
