@@ -107,6 +107,7 @@ def _exists(name: str) -> bool:
 
 def build(contacts: int) -> None:
     from contacts_app.models import ContactList, ListMembership
+    from sequences_app.counters import sequence_counts_rebuild
     from sequences_app.models import Enrollment, Sequence, SequenceStep, StepType
     from sequences_app.services.enrollments import enrollment_create
 
@@ -258,6 +259,9 @@ def build(contacts: int) -> None:
             WHERE s.status IN ('task_done', 'task_open')
             """
         )
+    # The bulk load ran with triggers off (session_replication_role = replica): recount, as the migration does.
+    with timed("sequence counts recounted"):
+        sequence_counts_rebuild()
     active_list = ContactList.objects.create(
         name="Leads and SQLs", kind=ContactList.Kind.ACTIVE, created_by=rep,
         filters=[{"field": "lifecycle_stage", "operator": "in", "value": ["lead", "salesqualifiedlead"]}],

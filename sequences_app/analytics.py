@@ -1,9 +1,11 @@
-"""Sequence performance: counts, rates and a 30-day chart, from aggregate queries only.
+"""Sequence performance: counts, rates and a 30-day chart, read from running counts.
 
-Every figure is a GROUP BY over the sequence's rows (enrollments by status,
-events by kind and step, executed steps and completed tasks by step), so the
-cost is a constant number of queries whatever the number of enrollments —
-the (sequence, status) and (sequence, kind, occurred_at) indexes serve them.
+Every figure but the chart comes from the sequence's running counts
+(sequences_app.counters: enrollments by status, events by kind, engaged
+enrollments per kind and step, executed steps and completed tasks by step),
+kept by triggers in the same transaction as the rows: one indexed query
+whatever the number of enrollments. The chart groups the last 30 days' rows
+by day through the (sequence, enrolled_at) and (sequence, kind, occurred_at) indexes.
 
 Opened, clicked, replied, bounced and unsubscribed count *enrollments* that
 had at least one such event (a contact opening three times is one open), so
@@ -18,12 +20,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts_app.models import PortalSettings
-from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep, Sequence, Task
+from sequences_app.counters import sequence_counts
+from sequences_app.models import EmailEvent, Enrollment, Sequence
 
 TIMELINE_DAYS = 30
 Kind = EmailEvent.Kind
@@ -36,24 +39,26 @@ ENGAGEMENT = {
     "unsubscribed": Kind.UNSUBSCRIBE,
 }
 STEP_ENGAGEMENT = ("opened", "clicked", "replied")
-EXECUTED = (EnrollmentStep.Status.SENT, EnrollmentStep.Status.TASK_DONE)
 
 
 def sequence_performance(*, sequence: Sequence, now: datetime | None = None) -> dict[str, Any]:
     """Everything `GET /sequences/{id}/performance/` answers, in the same few queries whatever the volume."""
     now = now or timezone.now()
-    enrollments = Enrollment.objects.filter(sequence=sequence)
-    events = EmailEvent.objects.filter(sequence=sequence)
-
-    by_status = dict(enrollments.order_by().values_list("status").annotate(n=Count("id")))
-    totals = events.aggregate(
-        sent=Count("id", filter=Q(kind=Kind.SENT)),
-        meetings=Count("id", filter=Q(kind=Kind.MEETING)),
-        **{name: Count("enrollment", filter=Q(kind=kind), distinct=True) for name, kind in ENGAGEMENT.items()},
-    )
+    counts = sequence_counts([sequence.pk]).get(sequence.pk, {})
+    by_status = {
+        name.removeprefix("status."): value for (step, name), value in counts.items()
+        if step == 0 and name.startswith("status.")
+    }
+    totals = {
+        "sent": counts.get((0, f"events.{Kind.SENT}"), 0),
+        "meetings": counts.get((0, f"events.{Kind.MEETING}"), 0),
+        **{name: counts.get((0, f"engaged.{kind}"), 0) for name, kind in ENGAGEMENT.items()},
+    }
     summary = _summary(by_status, totals)
-    summary["steps"] = _steps(sequence, events)
-    summary["timeline"] = _timeline(enrollments, events, now=now)
+    summary["steps"] = _steps(sequence, counts)
+    summary["timeline"] = _timeline(
+        Enrollment.objects.filter(sequence=sequence), EmailEvent.objects.filter(sequence=sequence), now=now
+    )
     return summary
 
 
@@ -83,30 +88,16 @@ def _summary(by_status: dict[str, int], totals: dict[str, int]) -> dict[str, Any
     return data
 
 
-def _steps(sequence: Sequence, events: Any) -> list[dict[str, Any]]:
+def _steps(sequence: Sequence, counts: dict[tuple[int, str], int]) -> list[dict[str, Any]]:
     """One row per step: the sequence's current steps, and any older step enrollments still ran."""
     current = dict(sequence.steps.order_by().values_list("order", "type"))
-    executed = dict(
-        EnrollmentStep.objects.filter(enrollment__sequence=sequence, status__in=EXECUTED)
-        .order_by()
-        .values_list("order")
-        .annotate(n=Count("id"))
-    )
-    tasks_done = dict(
-        Task.objects.filter(enrollment__sequence=sequence, status=Task.Status.DONE, step_order__isnull=False)
-        .order_by()
-        .values_list("step_order")
-        .annotate(n=Count("id"))
-    )
+    executed = {step: n for (step, name), n in counts.items() if step and name == "executed"}
+    tasks_done = {step: n for (step, name), n in counts.items() if step and name == "tasks_done"}
+    step_kinds = {f"engaged.{ENGAGEMENT[name]}" for name in STEP_ENGAGEMENT}
     engaged: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = (
-        events.filter(kind__in=[ENGAGEMENT[name] for name in STEP_ENGAGEMENT], step_order__isnull=False)
-        .order_by()
-        .values_list("step_order", "kind")
-        .annotate(n=Count("enrollment", distinct=True))
-    )
-    for order, kind, n in rows:
-        engaged[order][kind] = n
+    for (step, name), n in counts.items():
+        if step and name in step_kinds:
+            engaged[step][name.removeprefix("engaged.")] = n
 
     steps = []
     for order in sorted(set(current) | set(executed) | set(tasks_done) | set(engaged)):

@@ -459,3 +459,56 @@ class EmailEvent(models.Model):
             occurred_at=occurred_at,
             **fields,
         )
+
+
+class SequenceCount(models.Model):
+    """One running figure of one sequence, kept exact by database triggers (sequences_app.counters).
+
+    `step_order` 0 is the whole sequence. Names: `status.<status>`
+    (enrollments), `events.<kind>` (email events), `engaged.<kind>`
+    (enrollments with at least one such event; per step too), `executed`
+    and `tasks_done` (per step). The pages and the performance API read these
+    instead of counting every enrollment and event per request.
+    """
+
+    # No database constraint: rows are written by triggers, and go with their sequence.
+    sequence = models.ForeignKey(
+        Sequence, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    step_order = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(max_length=40)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Consumer: the triggers' upserts and sequence_counts() reading a page of sequences.
+            models.UniqueConstraint(fields=["sequence", "step_order", "name"], name="sequence_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of sequence {self.sequence_id} step {self.step_order}: {self.value}"
+
+
+class EnrollmentEngagement(models.Model):
+    """How many events of one kind an enrollment has (per step; `step_order` 0 = any step), kept by triggers.
+
+    What makes `engaged.<kind>` exact: it moves only when this goes 0 → 1 or
+    1 → 0, and the row's lock orders two events of one enrollment arriving at once.
+    """
+
+    sequence_id = models.BigIntegerField()
+    enrollment_id = models.BigIntegerField()
+    kind = models.CharField(max_length=20)
+    step_order = models.PositiveSmallIntegerField(default=0)
+    events = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Consumer: the email-event trigger's upsert (sequences_app.counters).
+            models.UniqueConstraint(
+                fields=["sequence_id", "enrollment_id", "kind", "step_order"], name="enrollment_engagement_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.events} × {self.kind} of enrollment {self.enrollment_id} step {self.step_order}"

@@ -1,12 +1,12 @@
 """Reads behind the sequence pages: a page of sequences with live stats in a fixed number of queries."""
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts_app.models import User
+from sequences_app.counters import sequence_counts
 from sequences_app.models import EmailEvent, Enrollment, Sequence, Task
 from sequences_app.selectors import sequences_list, tasks_visible_to
 
@@ -21,43 +21,28 @@ def sequences_page(
 
 
 def sequence_list_stats(sequence_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Enrolled, active, and reply/open/meeting rates per sequence: two GROUP BY queries for a whole page.
+    """Enrolled, active, and reply/open/meeting rates per sequence: one indexed query for a whole page.
 
-    Rates are shares of enrolled contacts, counted the way
-    sequences_app.analytics counts them (an enrollment with such an event).
+    Read from the running counts (sequences_app.counters); rates are shares
+    of enrolled contacts, counted the way sequences_app.analytics counts them
+    (an enrollment with such an event).
     """
-    stats: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"enrolled": 0, "active": 0, "replied": 0, "opened": 0, "meetings": 0}
-    )
     if not sequence_ids:
         return {}
-    by_status = (
-        Enrollment.objects.filter(sequence_id__in=sequence_ids)
-        .order_by()
-        .values("sequence_id")
-        .annotate(
-            enrolled=Count("id"),
-            active=Count("id", filter=Q(status__in=Enrollment.LIVE_STATUSES)),
-        )
-    )
-    for row in by_status:
-        stats[row["sequence_id"]].update(enrolled=row["enrolled"], active=row["active"])
+    counts = sequence_counts(sequence_ids)
+    live = {f"status.{status}" for status in Enrollment.LIVE_STATUSES}
     Kind = EmailEvent.Kind
-    engaged = (
-        EmailEvent.objects.filter(sequence_id__in=sequence_ids, kind__in=[Kind.REPLY, Kind.OPEN, Kind.MEETING])
-        .order_by()
-        .values("sequence_id")
-        .annotate(
-            replied=Count("enrollment", filter=Q(kind=Kind.REPLY), distinct=True),
-            opened=Count("enrollment", filter=Q(kind=Kind.OPEN), distinct=True),
-            meetings=Count("id", filter=Q(kind=Kind.MEETING)),
-        )
-    )
-    for row in engaged:
-        stats[row["sequence_id"]].update(replied=row["replied"], opened=row["opened"], meetings=row["meetings"])
     result = {}
     for sequence_id in sequence_ids:
-        row = dict(stats[sequence_id])
+        figures = counts.get(sequence_id, {})
+        statuses = {name: n for (step, name), n in figures.items() if step == 0 and name.startswith("status.")}
+        row = {
+            "enrolled": sum(statuses.values()),
+            "active": sum(n for name, n in statuses.items() if name in live),
+            "replied": figures.get((0, f"engaged.{Kind.REPLY}"), 0),
+            "opened": figures.get((0, f"engaged.{Kind.OPEN}"), 0),
+            "meetings": figures.get((0, f"events.{Kind.MEETING}"), 0),
+        }
         enrolled = row["enrolled"]
         for name in ("replied", "opened", "meetings"):
             row[f"{name}_rate"] = round(100 * row[name] / enrolled) if enrolled else None
