@@ -32,6 +32,7 @@ from django.db import connection, transaction
 
 COUNTS = "sequences_app_sequencecount"
 ENGAGEMENT = "sequences_app_enrollmentengagement"
+TIMELINE = "sequences_app_sequencetimelinecount"
 # Kinds whose figure counts enrollments (at least one such event), not events.
 ENGAGED_KINDS = ("open", "click", "reply", "bounce", "unsubscribe")
 EXECUTED_STATUSES = ("sent", "task_done")
@@ -39,6 +40,23 @@ TABLES = ("sequences_app_enrollment", "sequences_app_enrollmentstep", "sequences
 
 _KINDS = ", ".join(f"'{kind}'" for kind in ENGAGED_KINDS)
 _EXECUTED = ", ".join(f"'{status}'" for status in EXECUTED_STATUSES)
+
+
+
+def _pg_bucket(column: str) -> str:
+    """The quarter hour (UTC) an instant falls in; date_bin is independent of the session's time zone."""
+    return f"date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+
+
+def _sqlite_bucket(column: str) -> str:
+    # Django keeps SQLite datetimes as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+    return (f"(strftime('%Y-%m-%d %H:', {column}) || "
+            f"printf('%02d', (CAST(strftime('%M', {column}) AS INTEGER) / 15) * 15) || ':00')")
+
+
+def _timeline_name(row: str) -> str:
+    return f"CASE {row}.kind WHEN 'sent' THEN 'sent' ELSE 'replied' END"
+
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
@@ -50,6 +68,13 @@ BEGIN
     IF seq IS NULL OR step IS NULL OR delta = 0 THEN RETURN; END IF;
     INSERT INTO {COUNTS} (sequence_id, step_order, name, value) VALUES (seq, step, what, delta)
     ON CONFLICT (sequence_id, step_order, name) DO UPDATE SET value = {COUNTS}.value + EXCLUDED.value;
+END $$ LANGUAGE plpgsql""",
+    f"""
+CREATE OR REPLACE FUNCTION nudge_count_at(seq bigint, at timestamptz, what text, delta bigint) RETURNS void AS $$
+BEGIN
+    IF seq IS NULL OR at IS NULL THEN RETURN; END IF;
+    INSERT INTO {TIMELINE} (sequence_id, bucket, name, value) VALUES (seq, {_pg_bucket("at")}, what, delta)
+    ON CONFLICT (sequence_id, bucket, name) DO UPDATE SET value = {TIMELINE}.value + EXCLUDED.value;
 END $$ LANGUAGE plpgsql""",
     f"""
 CREATE OR REPLACE FUNCTION nudge_engage(seq bigint, enr bigint, what text, step integer, delta integer)
@@ -72,22 +97,34 @@ END $$ LANGUAGE plpgsql""",
     """
 CREATE OR REPLACE FUNCTION nudge_enrollment_counts() RETURNS trigger AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM nudge_count(OLD.sequence_id, 0, 'status.' || OLD.status, -1); END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM nudge_count(NEW.sequence_id, 0, 'status.' || NEW.status, 1); END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM nudge_count(OLD.sequence_id, 0, 'status.' || OLD.status, -1);
+        PERFORM nudge_count_at(OLD.sequence_id, OLD.enrolled_at, 'enrolled', -1);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM nudge_count(NEW.sequence_id, 0, 'status.' || NEW.status, 1);
+        PERFORM nudge_count_at(NEW.sequence_id, NEW.enrolled_at, 'enrolled', 1);
+    END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql""",
-    """
+    f"""
 CREATE OR REPLACE FUNCTION nudge_event_counts() RETURNS trigger AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM nudge_count(OLD.sequence_id, 0, 'events.' || OLD.kind, -1);
         PERFORM nudge_engage(OLD.sequence_id, OLD.enrollment_id, OLD.kind, 0, -1);
         PERFORM nudge_engage(OLD.sequence_id, OLD.enrollment_id, OLD.kind, OLD.step_order, -1);
+        IF OLD.kind IN ('sent', 'reply') THEN
+            PERFORM nudge_count_at(OLD.sequence_id, OLD.occurred_at, {_timeline_name("OLD")}, -1);
+        END IF;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         PERFORM nudge_count(NEW.sequence_id, 0, 'events.' || NEW.kind, 1);
         PERFORM nudge_engage(NEW.sequence_id, NEW.enrollment_id, NEW.kind, 0, 1);
         PERFORM nudge_engage(NEW.sequence_id, NEW.enrollment_id, NEW.kind, NEW.step_order, 1);
+        IF NEW.kind IN ('sent', 'reply') THEN
+            PERFORM nudge_count_at(NEW.sequence_id, NEW.occurred_at, {_timeline_name("NEW")}, 1);
+        END IF;
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql""",
@@ -121,8 +158,9 @@ END $$ LANGUAGE plpgsql""",
 
 # (trigger name stem, table, function, columns whose change moves a count)
 _TRIGGERS = [
-    ("enrollment", "sequences_app_enrollment", "nudge_enrollment_counts", ("status", "sequence_id")),
-    ("event", "sequences_app_emailevent", "nudge_event_counts", ("kind", "sequence_id", "enrollment_id", "step_order")),
+    ("enrollment", "sequences_app_enrollment", "nudge_enrollment_counts", ("status", "sequence_id", "enrolled_at")),
+    ("event", "sequences_app_emailevent", "nudge_event_counts",
+     ("kind", "sequence_id", "enrollment_id", "step_order", "occurred_at")),
     ("step", "sequences_app_enrollmentstep", "nudge_step_counts", ("status", "order", "enrollment_id")),
     ("task", "sequences_app_task", "nudge_task_counts", ("status", "step_order", "enrollment_id")),
 ]
@@ -173,14 +211,27 @@ def _sqlite_engage(row: str, step: str, delta: int) -> str:
     )
 
 
+def _sqlite_count_at(seq: str, at: str, name: str, delta: int, when: str = "1") -> str:
+    return (
+        f"INSERT INTO {TIMELINE} (sequence_id, bucket, name, value) SELECT {seq}, {_sqlite_bucket(at)}, {name}, "
+        f"{delta} WHERE {seq} IS NOT NULL AND {at} IS NOT NULL AND ({when}) "
+        f"ON CONFLICT (sequence_id, bucket, name) DO UPDATE SET value = value + excluded.value;"
+    )
+
+
 def _sqlite_bodies(row: str, delta: int) -> dict[str, str]:
     sequence_of = f"(SELECT sequence_id FROM sequences_app_enrollment WHERE id = {row}.enrollment_id)"
     return {
-        "enrollment": _sqlite_count(f"{row}.sequence_id", "0", f"'status.' || {row}.status", delta),
+        "enrollment": (
+            _sqlite_count(f"{row}.sequence_id", "0", f"'status.' || {row}.status", delta)
+            + _sqlite_count_at(f"{row}.sequence_id", f"{row}.enrolled_at", "'enrolled'", delta)
+        ),
         "event": (
             _sqlite_count(f"{row}.sequence_id", "0", f"'events.' || {row}.kind", delta)
             + _sqlite_engage(row, "0", delta)
             + _sqlite_engage(row, f"{row}.step_order", delta)
+            + _sqlite_count_at(f"{row}.sequence_id", f"{row}.occurred_at", _timeline_name(row), delta,
+                               when=f"{row}.kind IN ('sent', 'reply')")
         ),
         "step": _sqlite_count(sequence_of, f'{row}."order"', "'executed'", delta,
                               when=f"{row}.status IN ({_EXECUTED})"),
@@ -253,6 +304,7 @@ def counters_uninstall(db=None) -> None:
             cursor.execute(
                 "DROP FUNCTION IF EXISTS nudge_enrollment_counts(), nudge_event_counts(), nudge_step_counts(), "
                 "nudge_task_counts(), nudge_engage(bigint, bigint, text, integer, integer), "
+                "nudge_count_at(bigint, timestamptz, text, bigint), "
                 "nudge_count(bigint, integer, text, bigint)"
             )
 
@@ -270,6 +322,19 @@ def sequence_counts_rebuild(*, using=None) -> None:
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
         cursor.execute(f"DELETE FROM {COUNTS}")
         cursor.execute(f"DELETE FROM {ENGAGEMENT}")
+        cursor.execute(f"DELETE FROM {TIMELINE}")
+        bucket = _pg_bucket if db.vendor == "postgresql" else _sqlite_bucket
+        cursor.execute(
+            f"INSERT INTO {TIMELINE} (sequence_id, bucket, name, value) "
+            f"SELECT sequence_id, {bucket('enrolled_at')}, 'enrolled', COUNT(*) FROM sequences_app_enrollment "
+            f"GROUP BY sequence_id, {bucket('enrolled_at')}"
+        )
+        cursor.execute(
+            f"INSERT INTO {TIMELINE} (sequence_id, bucket, name, value) "
+            f"SELECT sequence_id, {bucket('occurred_at')}, {_timeline_name('e')}, COUNT(*) "
+            "FROM sequences_app_emailevent e WHERE sequence_id IS NOT NULL AND kind IN ('sent', 'reply') "
+            f"GROUP BY sequence_id, {bucket('occurred_at')}, kind"
+        )
         cursor.execute(
             f"INSERT INTO {COUNTS} (sequence_id, step_order, name, value) "
             "SELECT sequence_id, 0, 'status.' || status, COUNT(*) FROM sequences_app_enrollment "

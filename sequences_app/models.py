@@ -512,3 +512,28 @@ class EnrollmentEngagement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.events} × {self.kind} of enrollment {self.enrollment_id} step {self.step_order}"
+
+
+class SequenceTimelineCount(models.Model):
+    """Enrolled, sent and replied of one sequence per 15 minutes (UTC), kept by triggers (sequences_app.counters).
+
+    Every time zone's offset is a whole number of quarter hours, so each
+    quarter falls on one calendar day in any zone: the performance chart sums
+    them into the portal's days whatever its zone, and when it changes.
+    """
+
+    sequence = models.ForeignKey(
+        Sequence, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    bucket = models.DateTimeField()
+    name = models.CharField(max_length=10)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Consumer: the triggers' upserts and the 30-day chart reading a sequence's quarters since a day.
+            models.UniqueConstraint(fields=["sequence", "bucket", "name"], name="sequence_timeline_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of sequence {self.sequence_id} at {self.bucket:%Y-%m-%d %H:%M}: {self.value}"

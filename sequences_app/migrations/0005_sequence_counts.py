@@ -50,5 +50,18 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('sequence', 'step_order', 'name'), name='sequence_count_unique')],
             },
         ),
+        migrations.CreateModel(
+            name='SequenceTimelineCount',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('bucket', models.DateTimeField()),
+                ('name', models.CharField(max_length=10)),
+                ('value', models.BigIntegerField(default=0)),
+                ('sequence', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sequences_app.sequence')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('sequence', 'bucket', 'name'), name='sequence_timeline_unique')],
+            },
+        ),
         migrations.RunPython(install, uninstall, elidable=False),
     ]

@@ -6,9 +6,12 @@ counts with a recount from the rows, and with the figures the pages show.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.db import connection
 
+from accounts_app.models import PortalSettings
 from mailboxes_app.models import OutboundMessage
 from sequences_app.analytics import sequence_performance
 from sequences_app.counters import counters_ensure, sequence_counts, sequence_counts_rebuild
@@ -151,3 +154,19 @@ def test_missing_triggers_are_put_back_and_the_counts_recounted(sequence, rep):
     assert counters_ensure() is True
     assert counts(sequence)[(0, "status.finished")] == 2
     assert counters_ensure() is False
+
+
+def test_the_chart_counts_days_of_a_half_hour_zone_from_quarter_hours(sequence, rep):
+    PortalSettings.objects.update_or_create(pk=1, defaults={"time_zone": "Asia/Kolkata"})
+    first, _ = enroll(sequence, rep, 2)
+    message = sent(first)
+    # 18:40 UTC is 00:10 the next day in India (+05:30); 18:20 UTC is 23:50 the day before.
+    EmailEvent.objects.filter(message=message).update(occurred_at=datetime.fromisoformat("2026-03-26T18:40:00+00:00"))
+    reply = EmailEvent.of_message(message, EmailEvent.Kind.REPLY, datetime.fromisoformat("2026-03-26T18:20:00+00:00"))
+    reply.save()
+
+    timeline = sequence_performance(sequence=sequence, now=datetime.fromisoformat("2026-03-27T12:00:00+00:00"))
+    days = {day["date"]: day for day in timeline["timeline"]}
+    assert (days["2026-03-27"]["sent"], days["2026-03-26"]["replied"]) == (1, 1)
+    assert sum(day["sent"] for day in timeline["timeline"]) == 1
+    recounted(sequence)
