@@ -8,9 +8,11 @@ a million contacts pays for at most COUNT_CAP index entries, not a million.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 PER_PAGE = 50
@@ -26,6 +28,7 @@ class Page:
     total: int
     total_capped: bool
     query: str  # The request's other query parameters, for the page links.
+    next_after: str = ""  # Keyset pages: where this page ended, for the "Next" link.
 
     @property
     def has_previous(self) -> bool:
@@ -42,6 +45,15 @@ class Page:
     @property
     def total_label(self) -> str:
         return f"{self.total:,}+" if self.total_capped else f"{self.total:,}"
+
+    @property
+    def next_query(self) -> str:
+        """The "Next" link's query string: the page number, and where this page ended when known."""
+        parts = [self.query] if self.query else []
+        parts.append(f"page={self.next_number}")
+        if self.next_after:
+            parts.append(urlencode({"after": self.next_after}))
+        return "&".join(parts)
 
     @property
     def next_number(self) -> int:
@@ -66,19 +78,59 @@ def page_number(params: QueryDict) -> int:
     return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
 
 
-def paginate(queryset: QuerySet[Any], params: QueryDict, *, per_page: int = PER_PAGE) -> Page:
+def paginate(
+    queryset: QuerySet[Any], params: QueryDict, *, per_page: int = PER_PAGE, keyset: tuple[str, str] | None = None
+) -> Page:
+    """One page of `queryset`; with `keyset`, "Next" links carry where the page ended, not an offset.
+
+    `keyset` names the queryset's ordering, newest first: a datetime field and
+    the id that breaks its ties (`("created_at", "id")` for `-created_at, -id`).
+    A request with `after=<time>~<id>` (from a "Next" link) starts right after
+    that row through the index instead of reading and dropping every row
+    before it, so page 2,000 costs what page 2 does. A missing or garbled
+    `after` falls back to the page number's offset.
+    """
     number = page_number(params)
-    offset = (number - 1) * per_page
-    rows = list(queryset[offset : offset + per_page + 1])
+    after = _after(params.get("after", "")) if keyset else None
+    if after is not None and keyset is not None:
+        field, tie = keyset
+        at, last_id = after
+        # `field <= at` is the index range; the OR only settles ties within it.
+        rows = list(
+            queryset.filter(**{f"{field}__lte": at})
+            .filter(Q(**{f"{field}__lt": at}) | Q(**{f"{tie}__lt": last_id}))[: per_page + 1]
+        )
+    else:
+        offset = (number - 1) * per_page
+        rows = list(queryset[offset : offset + per_page + 1])
     total, capped = count_up_to(queryset, COUNT_CAP)
     others = params.copy()
     others.pop("page", None)
+    others.pop("after", None)
+    items = rows[:per_page]
+    has_next = len(rows) > per_page
+    next_after = ""
+    if keyset and has_next and items:
+        last = items[-1]
+        next_after = f"{getattr(last, keyset[0]).isoformat()}~{getattr(last, keyset[1])}"
     return Page(
-        items=rows[:per_page],
+        items=items,
         number=number,
         per_page=per_page,
-        has_next=len(rows) > per_page,
+        has_next=has_next,
         total=total,
         total_capped=capped,
         query=others.urlencode(),
+        next_after=next_after,
     )
+
+
+def _after(raw: str) -> tuple[datetime, int] | None:
+    at, _, last_id = raw.partition("~")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not last_id.isdigit() or len(last_id) > 18:
+        return None
+    return moment, int(last_id)

@@ -43,6 +43,8 @@ STANDING_LABELS = {
     "email_bounced": "Bounced", "unsubscribed": "Unsubscribed from all email",
     "unsubscribed_sales": "Unsubscribed from sales email", "marked_spam": "Marked an email as spam",
 }
+# Contacts lists are newest first: "Next" links carry where a page ended (config.paging).
+NEWEST = ("created_at", "id")
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -61,7 +63,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
         "stage": params.get("stage", ""),
         "owner": _int_or_none(params.get("owner")),
     }
-    page = paginate(pages.contacts_index(**filters), params)
+    page = paginate(pages.contacts_index(**filters).order_by("-created_at", "-id"), params, keyset=NEWEST)
     context = {
         "page": page,
         "filters": filters,
@@ -219,7 +221,7 @@ def lists(request: HttpRequest) -> HttpResponse:
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact_list = get_object_or_404(ContactList, pk=pk)
     members = list_members(contact_list=contact_list).select_related("company", "owner").order_by("-created_at", "-id")
-    page = paginate(members, request.GET)
+    page = paginate(members, request.GET, keyset=NEWEST)
     context = {
         "contact_list": contact_list,
         "page": page,

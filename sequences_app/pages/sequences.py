@@ -38,6 +38,8 @@ from sequences_app.sequence_settings import BOOLEAN_SETTINGS, SequenceSettings
 from sequences_app.services.sequences import sequence_create, sequence_delete, sequence_update
 from sequences_app.tokens import COMPANY_FIELDS, CONTACT_FIELDS, SENDER_FIELDS
 
+# A sequence's enrolled list is newest first: "Next" links carry where a page ended (config.paging).
+NEWEST = ("enrolled_at", "id")
 STEP_KEY = re.compile(r"^steps-(\d{1,3})-type$")
 SETTING_LABELS = {
     "threaded_follow_ups": "Send follow-ups as replies in the first email's thread",
@@ -302,10 +304,10 @@ def sequence_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if sequence is None:
         # No longer shared with them: a rep still sees (and controls) the enrollments they sent in it.
         sequence = get_object_or_404(sequences_enrolled_by(request.user).select_related("owner"), pk=pk)
-        page = paginate(_enrollments_in(sequence, request.user), request.GET, per_page=25)
+        page = paginate(_enrollments_in(sequence, request.user), request.GET, per_page=25, keyset=NEWEST)
         return render(request, "sequences/no_longer_shared.html", {"sequence": sequence, "page": page})
     context = _sequence_context(request, sequence, "overview")
-    context["page"] = paginate(_enrollments_in(sequence, request.user), request.GET, per_page=25)
+    context["page"] = paginate(_enrollments_in(sequence, request.user), request.GET, per_page=25, keyset=NEWEST)
     context["stats"] = sequence_list_stats([sequence.pk])[sequence.pk]
     return render(request, "sequences/detail.html", context)
 
