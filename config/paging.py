@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
 PER_PAGE = 50
@@ -73,13 +74,40 @@ def count_up_to(queryset: QuerySet[Any], cap: int) -> tuple[int, bool]:
     return min(total, cap), total > cap
 
 
+def sorted_from_matches(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """The same rows in the same order, sorted from the matches instead of read along the ordering's index.
+
+    With `ORDER BY created_at DESC LIMIT 51` over a filter, PostgreSQL may walk
+    the newest-first index testing each row, betting that matches are common;
+    for a rare name (a few hundred of a million, clustered anywhere) the walk
+    reads most of the table (seconds). When the capped count has shown the
+    matches are at most COUNT_CAP, the filter's own indexes find them all and
+    sorting at most that many is cheap: ordering by COALESCE(field, field) —
+    the same value, but not an indexed expression — makes the plan do that.
+    """
+    order = list(queryset.query.order_by or queryset.model._meta.ordering)
+    opaque = []
+    for item in order:
+        if not isinstance(item, str):
+            return queryset
+        name = item.lstrip("-")
+        expression = Coalesce(F(name), F(name))
+        opaque.append(expression.desc() if item.startswith("-") else expression.asc())
+    return queryset.order_by(*opaque)
+
+
 def page_number(params: QueryDict) -> int:
     raw = params.get("page", "1")
     return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
 
 
 def paginate(
-    queryset: QuerySet[Any], params: QueryDict, *, per_page: int = PER_PAGE, keyset: tuple[str, str] | None = None
+    queryset: QuerySet[Any],
+    params: QueryDict,
+    *,
+    per_page: int = PER_PAGE,
+    keyset: tuple[str, str] | None = None,
+    filtered: bool = False,
 ) -> Page:
     """One page of `queryset`; with `keyset`, "Next" links carry where the page ended, not an offset.
 
@@ -88,9 +116,14 @@ def paginate(
     A request with `after=<time>~<id>` (from a "Next" link) starts right after
     that row through the index instead of reading and dropping every row
     before it, so page 2,000 costs what page 2 does. A missing or garbled
-    `after` falls back to the page number's offset.
+    `after` falls back to the page number's offset. `filtered` (a search or
+    filter that may match few rows): counted first, and when the matches are
+    under the cap, sorted from them (see sorted_from_matches).
     """
     number = page_number(params)
+    total, capped = count_up_to(queryset, COUNT_CAP)
+    if filtered and not capped:
+        queryset = sorted_from_matches(queryset)
     after = _after(params.get("after", "")) if keyset else None
     if after is not None and keyset is not None:
         field, tie = keyset
@@ -103,7 +136,6 @@ def paginate(
     else:
         offset = (number - 1) * per_page
         rows = list(queryset[offset : offset + per_page + 1])
-    total, capped = count_up_to(queryset, COUNT_CAP)
     others = params.copy()
     others.pop("page", None)
     others.pop("after", None)

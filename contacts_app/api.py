@@ -67,6 +67,8 @@ class ContactViewSet(ServiceModelViewSet):
         return Contact.objects.all()
 
     def filter_list(self, queryset: QuerySet[Contact], params: dict[str, Any]) -> QuerySet[Contact]:
+        # A search or filter may match few: the paginator then sorts the matches (config.api.pagination).
+        self.list_is_filtered = any(value not in (None, "") for value in params.values())
         return contacts_filtered(**params)
 
     def service_create(self, data: dict[str, Any]) -> Contact:
@@ -245,6 +247,7 @@ class ContactListViewSet(ServiceModelViewSet):
         """GET: the contacts on the list now (paginated). POST/DELETE: add or remove contacts (static lists)."""
         contact_list = self.get_object()
         if request.method == "GET":
+            self.list_is_filtered = True
             page = self.paginate_queryset(list_members(contact_list=contact_list).order_by("-created_at", "-id"))
             return self.get_paginated_response(ContactSerializer(page, many=True).data)
         serializer = ListMembersSerializer(data=request.data)

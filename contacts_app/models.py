@@ -65,13 +65,13 @@ class Contact(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="contact_owner_idx"),
-            models.Index(fields=["lifecycle_stage"], name="contact_stage_idx"),
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
             # Consumer: every list of contacts newest first (the contacts index, list pages,
             # `GET /contacts/` and `/lists/{id}/members/`): a page is the index's first rows, not a sort.
             models.Index(fields=["-created_at", "-id"], name="contact_created_idx"),
             # Consumer: active-list filters on lifecycle_stage (eq/in/neq compare case-insensitively,
-            # as UPPER(lifecycle_stage) = UPPER(value)).
+            # as UPPER(lifecycle_stage) = UPPER(value)). It replaces a plain (lifecycle_stage) index,
+            # which the planner took for a capped count's LIMIT and then read past every other stage.
             models.Index(Upper("lifecycle_stage"), name="contact_stage_upper_idx"),
         ]
 

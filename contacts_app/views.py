@@ -63,7 +63,8 @@ def contacts(request: HttpRequest) -> HttpResponse:
         "stage": params.get("stage", ""),
         "owner": _int_or_none(params.get("owner")),
     }
-    page = paginate(pages.contacts_index(**filters).order_by("-created_at", "-id"), params, keyset=NEWEST)
+    page = paginate(pages.contacts_index(**filters).order_by("-created_at", "-id"), params, keyset=NEWEST,
+                    filtered=any(filters.values()))
     context = {
         "page": page,
         "filters": filters,
@@ -221,7 +222,7 @@ def lists(request: HttpRequest) -> HttpResponse:
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact_list = get_object_or_404(ContactList, pk=pk)
     members = list_members(contact_list=contact_list).select_related("company", "owner").order_by("-created_at", "-id")
-    page = paginate(members, request.GET, keyset=NEWEST)
+    page = paginate(members, request.GET, keyset=NEWEST, filtered=True)
     context = {
         "contact_list": contact_list,
         "page": page,

@@ -5,7 +5,9 @@ million contacts must not cost a COUNT(*) over a million rows per request.
 Beyond the cap the answer says so: `"count": 10000, "count_capped": true`
 (deep pages raise the cap to the page's own end, so `count` is never less
 than the rows already paged past). A last page is counted exactly for free:
-the rows before it plus its own.
+the rows before it plus its own. A view whose list is filtered (a search,
+a list's filter: `list_is_filtered`) is counted first, so that few matches
+are sorted rather than found by walking an index (config.paging).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from config.paging import COUNT_CAP, count_up_to
+from config.paging import COUNT_CAP, count_up_to, sorted_from_matches
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -43,15 +45,22 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise NotFound(self.invalid_page_message)
         self.number = int(raw)
         offset = (self.number - 1) * page_size
+        cap = max(COUNT_CAP, offset + page_size + 1)
+        counted = None
+        if getattr(view, "list_is_filtered", False):
+            # Counted first: a filter's few matches are then sorted, not found by walking an index.
+            counted = count_up_to(queryset, cap)
+            if not counted[1]:
+                queryset = sorted_from_matches(queryset)
         rows = list(queryset[offset : offset + page_size + 1])
         if not rows and self.number > 1:
             raise NotFound(self.invalid_page_message)
         self.has_next = len(rows) > page_size
         rows = rows[:page_size]
-        if self.has_next:
-            self.count, self.count_capped = count_up_to(queryset, max(COUNT_CAP, offset + page_size + 1))
-        else:
+        if not self.has_next:
             self.count, self.count_capped = offset + len(rows), False
+        else:
+            self.count, self.count_capped = counted or count_up_to(queryset, cap)
         return rows
 
     def get_paginated_response(self, data: Any) -> Response:

@@ -3,7 +3,10 @@
 1. `contact_created_idx` (-created_at, -id): every list of contacts newest
    first reads the index's first rows instead of sorting every contact.
 2. `contact_stage_upper_idx` UPPER(lifecycle_stage): active-list filters on
-   the stage (they compare case-insensitively).
+   the stage (they compare case-insensitively). It replaces the plain
+   `contact_stage_idx`: the planner read a capped count of "lead or SQL"
+   through it, past every customer first (0.5 s at a million contacts),
+   where a scan that stops at the cap takes milliseconds.
 3. PostgreSQL only: trigram GIN indexes (`pg_trgm`) on UPPER(first_name),
    UPPER(last_name) and UPPER(email). Consumer: the contacts search
    (`contacts_filtered(search=)`: the contacts index, `GET /contacts/?search=`,
@@ -34,6 +37,12 @@ def create_trigram_indexes(apps, schema_editor):
         )
 
 
+def analyze(apps, schema_editor):
+    # An expression index has no statistics until ANALYZE; without them the planner guesses.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ANALYZE contacts_app_contact")
+
+
 def drop_trigram_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -49,6 +58,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RemoveIndex(model_name='contact', name='contact_stage_idx'),
         migrations.AddIndex(
             model_name='contact',
             index=models.Index(fields=['-created_at', '-id'], name='contact_created_idx'),
@@ -58,4 +68,5 @@ class Migration(migrations.Migration):
             index=models.Index(django.db.models.functions.text.Upper('lifecycle_stage'), name='contact_stage_upper_idx'),
         ),
         migrations.RunPython(create_trigram_indexes, drop_trigram_indexes, elidable=False),
+        migrations.RunPython(analyze, migrations.RunPython.noop, elidable=False),
     ]

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts_app.models import PortalSettings
 from config.errors import ServiceError
+from config.paging import COUNT_CAP, count_up_to, sorted_from_matches
 from contacts_app.models import Contact
 from sequences_app.enroll_form import EnrollDraft
 from sequences_app.models import FollowUpDays, Sequence, StepType
@@ -215,5 +216,8 @@ def enroll_pick_contacts(request: HttpRequest) -> HttpResponse:
     found = Contact.objects.select_related("company").exclude(pk__in=chosen_ids)
     for word in query.split()[:5]:
         found = found.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word))
-    context = {"chosen": chosen, "found": list(found.order_by("last_name", "first_name", "id")[:PICK_RESULTS])}
+    found = found.order_by("last_name", "first_name", "id")
+    if query and not count_up_to(found, COUNT_CAP)[1]:
+        found = sorted_from_matches(found)  # a name few contacts have: sort them, don't walk the name index
+    context = {"chosen": chosen, "found": list(found[:PICK_RESULTS])}
     return render(request, "enroll/_pick_results.html", context)

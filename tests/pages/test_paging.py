@@ -81,3 +81,20 @@ def test_the_contacts_index_next_link_carries_where_the_page_ended(rep_client):
     assert second.status_code == 200
     assert len(second.context["page"].items) == 2
     assert "page=2&amp;after=" in first.content.decode()
+
+
+def test_sorting_from_the_matches_keeps_the_same_rows_in_the_same_order():
+    expected = _newest_first_with_ties()
+    queryset = Contact.objects.order_by("-created_at", "-id")
+    assert list(paging.sorted_from_matches(queryset).values_list("pk", flat=True)) == expected
+    by_name = Contact.objects.order_by("last_name", "first_name", "id")
+    assert list(paging.sorted_from_matches(by_name)) == list(by_name)
+
+
+def test_a_filtered_page_under_the_cap_is_sorted_from_its_matches(django_assert_max_num_queries):
+    _newest_first_with_ties()
+    queryset = Contact.objects.order_by("-created_at", "-id")
+    with django_assert_max_num_queries(2) as captured:
+        page = paging.paginate(queryset, QueryDict(""), per_page=3, filtered=True)
+    assert "COALESCE" in captured.captured_queries[-1]["sql"].upper()
+    assert [c.pk for c in page.items] == list(queryset.values_list("pk", flat=True))[:3]
