@@ -40,6 +40,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -290,12 +291,16 @@ def requests() -> list[tuple[str, str]]:
     contact = Contact.objects.filter(enrollments__sequence=sequence).order_by("-pk").first()
     rep = sequence.owner_id
     s, a = sequence.pk, active.pk
+    # Where page 149 ends, as its "Next" link says (keyset pages; config.paging).
+    last = Contact.objects.order_by("-created_at", "-id")[149 * 50 - 1]
+    after = urlencode({"after": f"{last.created_at.isoformat()}~{last.pk}"})
     return [
         ("`/contacts/`", "/contacts/"),
         (f"`/contacts/?q={SEARCH_NAME}`", f"/contacts/?q={SEARCH_NAME}"),
         ("`/contacts/?q=ann korko` (two words)", "/contacts/?q=ann+korko"),
         ("`/contacts/?stage=customer&owner=<rep>`", f"/contacts/?stage=customer&owner={rep}"),
-        ("`/contacts/?page=150` (deep page)", "/contacts/?page=150"),
+        ("`/contacts/?page=150` (deep page by offset)", "/contacts/?page=150"),
+        ("`/contacts/?page=150&after=…` (deep page, its Next link)", f"/contacts/?page=150&{after}"),
         ("`/enroll/contacts/?q=<name>` (enrollment picker)", f"/enroll/contacts/?q={SEARCH_NAME}"),
         ("`/lists/`", "/lists/"),
         ("`/lists/<active list, ⅔ of contacts>/`", f"/lists/{a}/"),

@@ -431,7 +431,7 @@ def test_the_list_is_paginated_and_shows_whole_sequences(rep):
 
     body = client_for(rep).get(URL).json()
 
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_capped", "next", "previous", "results"}
     assert body["count"] == 1
     assert body["results"][0]["steps"][1]["title"] == "Call {{ contact.first_name }}"
 

@@ -156,7 +156,7 @@ def test_history_is_paginated_with_the_contract_fields(boss_api, boss, owner):
     contact_create(email="nobody@example.com")
     drain()
     body = boss_api.get(f"/api/v1/workflows/{flow.pk}/history/?page_size=3").json()
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_capped", "next", "previous", "results"}
     assert body["count"] == 4
     assert body["next"]
     assert set(body["results"][0]) == {"id", "contact", "at", "action", "outcome", "code", "message"}
