@@ -457,6 +457,20 @@ Goal: p95 ≤ {GOAL_P95_MS:.0f} ms at 1M and ≤ {GOAL_RATIO} × the 10k p95.
 
 {result}
 
+What changed (issue 16; the "before" figures are the section after this one): trigram GIN
+indexes (`pg_trgm`) on UPPER(first name, last name, email) for every contacts search; a
+newest-first (created_at, id) index for every list of contacts and a (sequence, enrolled_at, id)
+one for a sequence's enrolled list; UPPER(lifecycle_stage) for active-list filters; every count
+on a page or in the API exact up to 10,000 and "10,000+" (`count_capped`, `size_capped`) beyond;
+a filter with few matches counted first and then sorted from its matches rather than found by
+walking an index; "Next" links that carry where a page ended (keyset) on the contacts index,
+list pages and the sequence page; and the sequence figures (by status, sent, opened, clicked,
+replied, per step, the 30-day chart) read from running counts that database triggers keep in
+the same transaction as the rows (`sequences_app/counters.py`).
+
+The databases `nudge_pages_10k` and `nudge_pages_1m` are kept between runs (`--rebuild` makes
+them anew); a run migrates them first, so new indexes are built on the data as on a live portal.
+
 The slowest request at 1M, {worst['label']} ({worst['p95']:.1f} ms p95), and the plan of its
 slowest query ({worst['slowest_ms']:.1f} ms when captured):
 
