@@ -86,6 +86,8 @@ def sorted_from_matches(queryset: QuerySet[Any]) -> QuerySet[Any]:
     the same value, but not an indexed expression — makes the plan do that.
     """
     order = list(queryset.query.order_by or queryset.model._meta.ordering)
+    if not order:
+        return queryset
     opaque = []
     for item in order:
         if not isinstance(item, str):
