@@ -19,7 +19,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sequences_app', '0004_enrollment_sequence_newest_idx'),
+        ('sequences_app', '0005_enrollment_sequence_newest_idx'),
     ]
 
     operations = [
