@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts_app', '0004_search_and_order_indexes'),
+        ('contacts_app', '0005_search_and_order_indexes'),
         ('mailboxes_app', '0005_outbound_lease_index_covers_sent'),
         ('sequences_app', '0004_enrollment_reason_sender_deactivated'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -53,7 +53,7 @@ def drop_trigram_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts_app', '0003_repermission'),
+        ('contacts_app', '0004_contact_import'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
