@@ -20,4 +20,6 @@ urlpatterns = [
         "settings/private-apps/<int:pk>/revoke/", views.settings_private_app_revoke, name="settings-private-app-revoke"
     ),
     path("connect/extension/", views.extension_connect, name="extension-connect"),
+    path("addin/outlook/", views.addin_outlook, name="addin-outlook"),
+    path("addin/outlook/manifest.xml", views.addin_outlook_manifest, name="addin-outlook-manifest"),
 ]

@@ -8,9 +8,11 @@ for admins.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytz
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -19,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts_app.models import PortalSettings, Seat, Team, User
@@ -240,14 +243,18 @@ def extension_connect(request: HttpRequest) -> HttpResponse:
        in Settings) and answers a page whose script gives it to that extension
        with chrome.runtime.sendMessage (the extension's manifest lets only this
        Nudge's pages message it). The token is in no URL, redirect or session,
-       and never on Gmail's page.
+       and never on Gmail's page. For Outlook (`client=outlook`, no extension
+       id: the task pane is Nudge's own page) this page is an Office dialog and
+       the script hands the token to the task pane with messageParent.
     """
     params = request.POST if request.method == "POST" else request.GET
     client, extension, state = params.get("client", ""), params.get("extension", ""), params.get("state", "")
+    if client == "outlook":
+        extension = ""
     problem = None
-    if client not in EXTENSION_CLIENTS or client != "gmail":
+    if client not in EXTENSION_CLIENTS:
         problem = "This link doesn't name an extension Nudge knows."
-    elif not extension_origin_allowed(f"chrome-extension://{extension}"):
+    elif client == "gmail" and not extension_origin_allowed(f"chrome-extension://{extension}"):
         problem = (
             "This extension isn't allowed to connect to this Nudge. An admin adds its origin"
             f" (chrome-extension://{extension[:40]}) to EXTENSION_ORIGINS."
@@ -267,3 +274,17 @@ def extension_connect(request: HttpRequest) -> HttpResponse:
     response = render(request, "accounts/extension_connect.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@xframe_options_exempt
+def addin_outlook(request: HttpRequest) -> HttpResponse:
+    """Nudge for Outlook's task pane: Outlook frames it, and it signs in with its own token, not this session."""
+    return render(request, "addin/outlook_taskpane.html")
+
+
+def addin_outlook_manifest(request: HttpRequest) -> HttpResponse:
+    """extensions/outlook/manifest.xml with this Nudge's address (SITE_URL), to install in Outlook."""
+    manifest = (Path(settings.BASE_DIR) / "extensions" / "outlook" / "manifest.xml").read_text()
+    return HttpResponse(
+        manifest.replace("https://nudge.example.com", settings.SITE_URL), content_type="application/xml; charset=utf-8"
+    )

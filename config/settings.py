@@ -125,7 +125,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The Gmail panel's own scripts also serve the Outlook task pane, as /static/inbox/….
+STATICFILES_DIRS = [BASE_DIR / "static", ("inbox", BASE_DIR / "extensions" / "chrome")]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))

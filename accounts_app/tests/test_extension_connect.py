@@ -78,7 +78,7 @@ def test_approval_without_a_well_formed_state_is_refused(rep_client, state):
     assert not PrivateApp.objects.exists()
 
 
-@pytest.mark.parametrize("client_name", ["", "thunderbird", "outlook"])
+@pytest.mark.parametrize("client_name", ["", "thunderbird", "GMAIL"])
 def test_approval_for_an_unknown_client_is_refused(rep_client, client_name):
     assert _approve(rep_client, client=client_name).status_code == 400
     assert not PrivateApp.objects.exists()
@@ -134,3 +134,10 @@ def test_cors_answers_no_other_origin(origin):
 def test_cors_stays_off_the_pages_even_for_the_extension():
     response = Client().get("/login/", HTTP_ORIGIN=ORIGIN)
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_outlook_approval_needs_no_extension_id_and_names_its_token(rep_client):
+    response = _approve(rep_client, client="outlook", extension="")
+    assert response.status_code == 200
+    assert PrivateApp.objects.get().name == "Nudge for Outlook"
+    assert "appsforoffice.microsoft.com/lib/1/hosted/office.js" in response.content.decode()

@@ -1,10 +1,11 @@
 // Shared by the extension's pages: talking to Nudge through the service worker, small DOM helpers.
 const Nudge = {
+  // In the extension the service worker answers; the Outlook task pane sets NudgeHost instead.
   async send(message) {
-    return chrome.runtime.sendMessage(message);
+    return globalThis.NudgeHost ? NudgeHost.transport(message) : chrome.runtime.sendMessage(message);
   },
   async api(method, path, body) {
-    return chrome.runtime.sendMessage({type: "api", method, path, body});
+    return Nudge.send({type: "api", method, path, body});
   },
   // The sentence for a refusal: Nudge's own message, with its code for the record.
   refusal(answer) {
@@ -23,6 +24,7 @@ const Nudge = {
     return node;
   },
   people() {
+    if (globalThis.NudgeHost) return NudgeHost.people();
     try {
       return JSON.parse(new URLSearchParams(location.search).get("people") || "[]");
     } catch (error) {
@@ -62,6 +64,6 @@ const Nudge = {
   notConnected(root) {
     root.replaceChildren(Nudge.el("div", {class: "card", "data-testid": "not-connected"},
       Nudge.el("p", {text: "Nudge isn't connected."}),
-      Nudge.el("button", {class: "primary", type: "button", onclick: () => chrome.runtime.openOptionsPage()}, "Connect Nudge")));
+      Nudge.el("button", {class: "primary", type: "button", onclick: () => (globalThis.NudgeHost ? NudgeHost.connect() : chrome.runtime.openOptionsPage())}, "Connect Nudge")));
   },
 };

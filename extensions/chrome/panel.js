@@ -1,14 +1,15 @@
 // The side panel beside an open thread: the other participant as a Nudge contact (or Create
 // contact, prefilled), their company, owner and enrollment with Pause / Resume / Unenroll, and
-// Enroll in a sequence.
+// Enroll in a sequence. The Outlook task pane (/addin/outlook/) runs this same file.
 const root = document.getElementById("panel");
 const el = Nudge.el;
-const people = Nudge.people();
+let people = [];
 const LIVE = ["scheduled", "active", "paused"];
 
 async function start() {
   const status = await Nudge.send({type: "status"});
   if (!status.connected) return Nudge.notConnected(root);
+  people = Nudge.people();
   const picker = document.getElementById("person");
   if (people.length > 1) {
     picker.hidden = false;
@@ -112,4 +113,4 @@ async function enrollmentBox(enrollment, contact) {
     buttons, error);
 }
 
-start();
+(globalThis.NudgeHost ? NudgeHost.ready : Promise.resolve()).then(start);

@@ -3,7 +3,7 @@
 (function () {
   const data = document.getElementById("nudge-handoff");
   const status = document.getElementById("connect-status");
-  const extension = document.getElementById("nudge-extension").dataset.extension;
+  const {extension, client} = document.getElementById("nudge-extension").dataset;
   const handoff = JSON.parse(data.textContent);
   data.remove();
   const fail = (why) => {
@@ -11,6 +11,15 @@
     status.setAttribute("role", "alert");
     status.textContent = why + " Revoke the token in Settings → Private apps and connect again.";
   };
+  if (client === "outlook") {
+    // An Office dialog: messageParent reaches only the task pane that opened it (same domain).
+    Office.onReady(() => {
+      Office.context.ui.messageParent(JSON.stringify(handoff));
+      status.className = "alert alert-success";
+      status.textContent = "Connected. This window closes by itself.";
+    });
+    return;
+  }
   if (!(window.chrome && chrome.runtime && chrome.runtime.sendMessage)) {
     fail("The extension isn't installed in this browser, or it was built for another Nudge address.");
     return;
