@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = ("accounts_app", "contacts_app", "mailboxes_app", "sequences_app")
+PROJECT_APPS = ("accounts_app", "contacts_app", "mailboxes_app", "sequences_app", "workflows_app")
 
 
 def _row_counts() -> dict[str, int]:
@@ -45,3 +45,18 @@ def test_the_demo_portal_has_what_a_newcomer_needs():
         types = set(sequence.steps.values_list("type", flat=True))
         assert "automated_email" in types
         assert types - {"automated_email"}, "each demo sequence has a task step too"
+
+
+def test_the_demo_portal_has_enough_crm_to_try_bulk_enrollment_imports_and_workflows():
+    from contacts_app.models import Company, Contact, CustomObject
+    from workflows_app.models import Workflow
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert Contact.objects.count() >= 60
+    assert Company.objects.count() >= 10
+    assert all(company.contacts.count() >= 6 for company in Company.objects.all())
+    record = CustomObject.objects.select_related("schema").get()
+    assert record.schema.name == "subscriptions"
+    assert record.contacts.count() == 1
+    workflow = Workflow.objects.get()
+    assert (workflow.trigger_type, workflow.actions[0]["type"]) == ("list_joined", "enroll_in_sequence")

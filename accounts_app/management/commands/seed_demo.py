@@ -9,7 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts_app.models import Notification, PortalSettings, Seat, Team, User
-from contacts_app.models import Company, Contact, ContactList, Deal, ListMembership, Ticket
+from contacts_app.models import (
+    Company,
+    Contact,
+    ContactList,
+    CustomObject,
+    Deal,
+    ListMembership,
+    ObjectSchema,
+    Ticket,
+)
 from mailboxes_app.models import Mailbox, Security
 from sequences_app.models import Enrollment, Priority, Sequence, SequenceStep, Snippet, StepType, Task
 
@@ -23,7 +32,17 @@ USERS = [
     ("alice", "Alice", "Anders", False, Seat.Tier.PROFESSIONAL),
     ("bob", "Bob", "Berg", False, Seat.Tier.ENTERPRISE),
 ]
-COMPANIES = [("Acme Oy", "acme.example"), ("Globex", "globex.example"), ("Initech", "initech.example")]
+COMPANIES = [
+    ("Acme Oy", "acme.example"), ("Globex", "globex.example"), ("Initech", "initech.example"),
+    ("Umbrella", "umbrella.example"), ("Hooli", "hooli.example"), ("Vandelay Industries", "vandelay.example"),
+    ("Stark Oy", "stark.example"), ("Wayne Ab", "wayne.example"), ("Nokkela Oy", "nokkela.example"),
+    ("Tyrell", "tyrell.example"),
+]
+# More contacts, so bulk enrollment has something to pick from: 6 at each company (~60 in all).
+CROWD_FIRST = ("Aino", "Eero", "Liisa", "Mikko", "Sanna", "Ville")
+CROWD_LAST = ("Korhonen", "Nieminen", "Laine", "Heikkinen", "Koskinen", "Järvinen")
+CROWD_TITLES = ("Head of Sales", "CFO", "Engineer", "Marketing Manager", "Buyer", "CEO")
+CROWD_STAGES = ("lead", "lead", "subscriber", "opportunity", "marketingqualifiedlead", "customer")
 CONTACTS = [
     # email, first, last, title, company index, lifecycle stage, time zone
     ("maria@acme.example", "Maria", "Mäkinen", "CTO", 0, "lead", "Europe/Helsinki"),
@@ -118,6 +137,19 @@ class Command(BaseCommand):
                 },
             )
             contacts.append(contact)
+        for company_index, company in enumerate(companies):
+            for n, first in enumerate(CROWD_FIRST):
+                last = CROWD_LAST[(n + company_index) % len(CROWD_LAST)]
+                Contact.objects.get_or_create(
+                    email=f"{first.lower()}.{company_index}@{company.domain}",
+                    defaults={
+                        "first_name": first, "last_name": last, "job_title": CROWD_TITLES[n], "company": company,
+                        "lifecycle_stage": CROWD_STAGES[(n + company_index) % len(CROWD_STAGES)],
+                        "time_zone": "Europe/Helsinki" if company.name.endswith(("Oy", "Ab")) else "Europe/London",
+                        "owner": users["alice" if n % 2 == 0 else "bob"],
+                        "properties": {"source": "webinar"},
+                    },
+                )
 
         deal, _ = Deal.objects.get_or_create(
             name="Acme — annual plan", defaults={"amount": 24000, "stage": "qualified", "company": companies[0]}
@@ -149,6 +181,8 @@ class Command(BaseCommand):
             defaults={"name": "Book a time", "body_html": "<p>Pick any slot that suits you in my calendar.</p>"},
         )
 
+        self._custom_object(contacts[0])
+        self._workflow(users["admin"], static_list, intro)
         self._activity(users["alice"], intro, contacts)
 
         self.stdout.write(self.style.SUCCESS("Demo portal ready."))
@@ -184,6 +218,37 @@ class Command(BaseCommand):
             defaults={"message": "Welcome to the Nudge demo: enroll a contact from Contacts or a sequence.",
                       "url": "/sequences/"},
         )
+
+    def _custom_object(self, maria: Contact) -> None:
+        """A custom object type an admin defined ("Subscriptions") with one record, through the services."""
+        from contacts_app.services import custom_object_create, object_schema_create
+
+        schema = ObjectSchema.objects.filter(name="subscriptions").first() or object_schema_create(
+            name="subscriptions", label="Subscriptions",
+            properties=[
+                {"name": "name", "type": "string", "label": "Name"},
+                {"name": "plan", "type": "enumeration", "label": "Plan", "options": ["starter", "team", "enterprise"]},
+                {"name": "seats", "type": "number", "label": "Seats"},
+                {"name": "renews_on", "type": "date", "label": "Renews on"},
+            ],
+        )
+        if not CustomObject.objects.filter(schema=schema).exists():
+            custom_object_create(
+                schema=schema, contacts=[maria],
+                properties={"name": "Acme team plan", "plan": "team", "seats": 12, "renews_on": "2027-03-01"},
+            )
+
+    def _workflow(self, admin: User, hot: ContactList, intro: Sequence) -> None:
+        """A workflow (off until someone turns it on): joining the hot list enrolls in the follow-up."""
+        from workflows_app.models import Workflow
+        from workflows_app.services import workflow_create
+
+        if not Workflow.objects.filter(name="Hot list → follow-up").exists():
+            workflow_create(user=admin, data={
+                "name": "Hot list → follow-up", "enabled": False, "trigger": {"type": "list_joined", "list": hot.pk},
+                "actions": [{"type": "enroll_in_sequence", "sequence": intro.pk, "sender": "contact_owner",
+                             "start_step": 1}],
+            })
 
     def _user(self, username: str, first: str, last: str, staff: bool, tier: str) -> User:
         user, created = User.objects.get_or_create(
