@@ -158,6 +158,9 @@ def test_the_panel_creates_a_contact_prefilled_from_the_open_thread(inbox, alice
     assert panel.get_by_label("First name").input_value() == "Maria"
     assert panel.get_by_label("Last name").input_value() == "Mäkinen"
     assert panel.get_by_label("Email", exact=True).input_value() == "maria@acme.example"
+    # Gmail's own scripts can neither message the extension nor look into its panel.
+    assert gmail.evaluate("() => !(window.chrome && chrome.runtime && chrome.runtime.sendMessage)")
+    assert gmail.evaluate("() => document.getElementById('nudge-side-panel').contentDocument === null")
     panel.get_by_label("Job title").fill("CTO")
     panel.get_by_role("button", name="Create contact").click()
     panel.get_by_test_id("contact-card").wait_for()
@@ -230,3 +233,26 @@ def test_the_panel_pauses_and_unenrolls_the_threads_contact(inbox, alice, intro)
     panel.get_by_role("button", name="Unenroll").click()
     panel.get_by_test_id("no-enrollment").wait_for()
     assert _api(alice, "get", f"/enrollments/{enrolled['id']}/").json()["status"] == "unenrolled"
+
+
+def test_compose_shows_the_whole_request_refusal_for_two_recipients_without_the_bulk_permission(inbox, alice, intro):
+    ContactFactory(email="maria@acme.example", owner=alice)
+    ContactFactory(email="bob@acme.example", owner=alice)
+    inbox.connect_as(alice)
+    inbox.context.unroute("https://mail.google.com/**")
+    two = (FIXTURES / "gmail_compose.html").read_text().replace(
+        '<div class="afV" data-hovercard-id="maria@acme.example"',
+        '<div class="afV" data-hovercard-id="bob@acme.example" data-name="Bob Berg"></div>'
+        '<div class="afV" data-hovercard-id="maria@acme.example"',
+    )
+    inbox.context.route("https://mail.google.com/**", lambda route: route.fulfill(body=two, content_type="text/html"))
+    gmail = inbox.page(COMPOSE_URL)
+    gmail.get_by_role("button", name="Sequences").click()
+    dialog = gmail.frame_locator("#nudge-compose-dialog")
+    dialog.get_by_text("Recipients: bob@acme.example, maria@acme.example").wait_for()
+    dialog.locator("#sequence option", has_text="Post-conference follow-up").wait_for(state="attached")
+    dialog.get_by_role("button", name="Enroll").click()
+    refusal = dialog.locator("[data-testid=refusal][data-code=BULK_PERMISSION_REQUIRED]")
+    refusal.wait_for()
+    assert "bulk" in refusal.inner_text().lower()
+    assert _api(alice, "get", f"/enrollments/?sequence={intro.pk}").json()["count"] == 0
