@@ -457,7 +457,7 @@ Goal: p95 ≤ {GOAL_P95_MS:.0f} ms at 1M and ≤ {GOAL_RATIO} × the 10k p95.
 
 {result}
 
-What changed (issue 16; the "before" figures are the section after this one): trigram GIN
+What changed (issue 16; the "before" figures are the section above): trigram GIN
 indexes (`pg_trgm`) on UPPER(first name, last name, email) for every contacts search; a
 newest-first (created_at, id) index for every list of contacts and a (sequence, enrolled_at, id)
 one for a sequence's enrolled list; UPPER(lifecycle_stage) for active-list filters; every count
