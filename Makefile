@@ -9,19 +9,29 @@ VAR_DIR := $(or $(NUDGE_VAR_DIR),var)
 # The kombu filesystem broker does not create its folders.
 BROKER_DIRS := $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/control
 STAMP := $(VENV)/.installed
+# Translations: each locale/<code>/LC_MESSAGES/django.po compiles to the .mo Django reads (GNU gettext's
+# msgfmt, through compilemessages); the .mo files are built here, never committed.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install run catcher test lint extension
+.PHONY: help venv install messages run catcher test lint extension
 
 help:
 	@echo "make run      migrate, seed the demo, start web + worker + beat + mail catcher (PORT=$(PORT))"
 	@echo "make test     the whole test suite (extra pytest arguments: ARGS=\"...\")"
 	@echo "make lint     ruff, Django's system checks, missing migrations"
 	@echo "make catcher  the mail catcher alone"
-	@echo "make venv     create .venv and install requirements-dev.txt"
+	@echo "make venv     create .venv and install requirements-dev.txt (and compile the translations)"
 	@echo "make extension  build the Gmail extension for NUDGE_URL (default $(NUDGE_URL)) into dist/"
+	@echo "make messages compile locale/*/LC_MESSAGES/django.po (needs GNU gettext)"
 
-venv install: $(STAMP)
+venv install: $(STAMP) $(MO_FILES)
+
+messages: $(MO_FILES)
+
+$(MO_FILES): %.mo: %.po | $(STAMP)
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -40,7 +50,7 @@ run: export DJANGO_DEBUG := 1
 run: export SITE_URL := http://127.0.0.1:$(PORT)
 run: export WEB_PORT := $(PORT)
 run: export PYTHONUNBUFFERED := 1
-run: $(STAMP)
+run: $(STAMP) $(MO_FILES)
 	mkdir -p $(BROKER_DIRS) $(VAR_DIR)/mail
 	python manage.py migrate
 	python manage.py seed_demo
@@ -49,7 +59,7 @@ run: $(STAMP)
 catcher: $(STAMP)
 	$(BIN)/python -m devtools.mailcatcher
 
-test: $(STAMP)
+test: $(STAMP) $(MO_FILES)
 	mkdir -p $(BROKER_DIRS)
 	$(BIN)/pytest -n auto --dist loadgroup $(ARGS)
 

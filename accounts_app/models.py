@@ -12,6 +12,12 @@ class User(AbstractUser):
         default=False,
         help_text="May enroll more than one contact in one action (bulk enroll sequences).",
     )
+    # The user's own choices; "" follows the portal's time zone, and the browser's language then the
+    # portal's (accounts_app/preferences.py applies them to each request).
+    time_zone = models.CharField(max_length=64, blank=True, default="", help_text="IANA name; '' = the portal's.")
+    language = models.CharField(
+        max_length=8, blank=True, default="", help_text="A code from settings.LANGUAGES; '' = the browser's."
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -73,6 +79,8 @@ class PortalSettings(models.Model):
     """The one row of portal-wide settings (primary key 1, enforced by a check)."""
 
     time_zone = models.CharField(max_length=64, default="UTC")
+    # The pages' language for a visitor whose browser asks for none Nudge has (settings.LANGUAGES).
+    language = models.CharField(max_length=8, default="en")
     # ISO 3166 alpha-2 country whose public holidays are skipped on business days.
     holiday_country = models.CharField(max_length=2, blank=True, default="")
     professional_send_limit = models.PositiveIntegerField(default=500)

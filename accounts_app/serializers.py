@@ -37,7 +37,7 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = (
             "id", "username", "email", "first_name", "last_name", "is_staff", "is_active", "password",
-            "seat", "can_bulk_enroll", "teams", "daily_send_limit",
+            "seat", "can_bulk_enroll", "teams", "daily_send_limit", "time_zone", "language",
         )
         read_only_fields = ("id",)
 
@@ -77,12 +77,16 @@ class PortalSerializer(serializers.Serializer):
     holiday_country = serializers.CharField(
         max_length=2, required=False, allow_blank=True, help_text="ISO 3166 alpha-2; '' for no holidays."
     )
+    language = serializers.CharField(
+        max_length=8, required=False, help_text="The pages' language when the browser asks for none Nudge has: en, fi."
+    )
     send_limits = SendLimitsSerializer(required=False)
     out_of_office_default_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
 
     def to_representation(self, portal: PortalSettings) -> dict[str, Any]:
         return {
             "time_zone": portal.time_zone,
+            "language": portal.language,
             "holiday_country": portal.holiday_country,
             "send_limits": {
                 "professional": portal.professional_send_limit,

@@ -16,13 +16,17 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
 
 from accounts_app.models import PortalSettings, Seat, Team, User
+from accounts_app.preferences import language_codes
 from accounts_app.selectors import user_seat
 from config.errors import Conflict, ValidationFailed
 from sequences_app.services.stops import enrollments_stop_sender_deactivated, enrollments_stop_sender_lost_seat
 
-USER_FIELDS = ("username", "email", "first_name", "last_name", "is_staff", "is_active", "can_bulk_enroll")
+USER_FIELDS = (
+    "username", "email", "first_name", "last_name", "is_staff", "is_active", "can_bulk_enroll", "time_zone", "language",
+)
 # A send limit above this is a typo, not a plan (and would overflow the column).
 MAX_SEND_LIMIT = 1_000_000
 
@@ -42,6 +46,38 @@ def holiday_countries() -> frozenset[str]:
     return frozenset(code for code in holidays.list_supported_countries() if len(code) == 2)
 
 
+def _time_zone_error(name: str) -> str:
+    return _("%(name)r is not an IANA time zone such as 'Europe/Helsinki'.") % {"name": name}
+
+
+def _language_error(code: str) -> str:
+    return _("%(code)r is not a language Nudge speaks; choose one of %(codes)s.") % {
+        "code": code, "codes": ", ".join(language_codes()),
+    }
+
+
+def _preference_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    """A user's `time_zone` ('' = the portal's) and `language` ('' = the browser's, then the portal's)."""
+    errors: dict[str, list[str]] = {}
+    if "time_zone" in data and data["time_zone"] and not time_zone_is_valid(data["time_zone"]):
+        errors["time_zone"] = [_time_zone_error(data["time_zone"])]
+    if "language" in data and data["language"] and data["language"] not in language_codes():
+        errors["language"] = [_language_error(data["language"])]
+    return errors
+
+
+@transaction.atomic
+def user_preferences_update(*, user: User, time_zone: str, language: str) -> User:
+    """The user's own time zone and language (the settings page; any user, for themselves)."""
+    data = {"time_zone": time_zone.strip(), "language": language.strip()}
+    errors = _preference_errors(data)
+    if errors:
+        raise ValidationFailed(_("Your preferences were not saved."), fields=errors)
+    user.time_zone, user.language = data["time_zone"], data["language"]
+    user.save(update_fields=["time_zone", "language"])
+    return user
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -55,9 +91,16 @@ def user_create(
     can_bulk_enroll: bool = False,
     seat: dict[str, str] | None = None,
     teams: Iterable[Team] = (),
+    time_zone: str = "",
+    language: str = "",
 ) -> User:
     """Create a user; without a password they can't log in until an admin sets one."""
+    errors = _preference_errors({"time_zone": time_zone, "language": language})
+    if errors:
+        raise ValidationFailed(_("The user was not saved."), fields=errors)
     user = User(
+        time_zone=time_zone,
+        language=language,
         username=username,
         email=email.strip(),
         first_name=first_name,
@@ -86,6 +129,9 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     )
     if losing_admin:
         _refuse_if_last_admin(user)
+    errors = _preference_errors(data)
+    if errors:
+        raise ValidationFailed(_("The user was not saved."), fields=errors)
     deactivating = data.get("is_active") is False and user.is_active
     for field in USER_FIELDS:
         if field in data:
@@ -191,13 +237,18 @@ def team_delete(*, team: Team) -> None:
 
 @transaction.atomic
 def portal_update(*, data: dict[str, Any]) -> PortalSettings:
-    """Change portal settings: `time_zone`, `holiday_country`, `send_limits`, `out_of_office_default_days`."""
+    """Change portal settings: `time_zone`, `language`, `holiday_country`, `send_limits`,
+    `out_of_office_default_days`."""
     portal = PortalSettings.load()
     errors: dict[str, list[str]] = {}
     if "time_zone" in data:
         if not time_zone_is_valid(data["time_zone"]):
-            errors["time_zone"] = [f"{data['time_zone']!r} is not an IANA time zone such as 'Europe/Helsinki'."]
+            errors["time_zone"] = [_time_zone_error(data["time_zone"])]
         portal.time_zone = data["time_zone"]
+    if "language" in data:
+        if data["language"] not in language_codes():
+            errors["language"] = [_language_error(data["language"])]
+        portal.language = data["language"]
     if "holiday_country" in data:
         country = (data["holiday_country"] or "").strip().upper()
         if country and country not in holiday_countries():

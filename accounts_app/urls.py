@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("notifications/", views.notifications, name="notifications"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/me/", views.settings_me, name="settings-me"),
     path("settings/users/<int:pk>/", views.settings_user, name="settings-user"),
     path("settings/teams/", views.settings_team, name="settings-team-create"),
     path("settings/teams/<int:pk>/", views.settings_team, name="settings-team"),

@@ -21,11 +21,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts_app.models import PortalSettings, Seat, Team, User
 from accounts_app.notifications import notifications_mark_read, notifications_recent
+from accounts_app.preferences import request_preferences
 from accounts_app.private_apps import (
     EXTENSION_CLIENTS,
     EXTENSION_SCOPES,
@@ -36,8 +39,16 @@ from accounts_app.private_apps import (
     private_app_revoke,
     private_apps_visible_to,
 )
-from accounts_app.services import holiday_countries, portal_update, team_create, team_delete, team_update, user_update
-from config.errors import ServiceError
+from accounts_app.services import (
+    holiday_countries,
+    portal_update,
+    team_create,
+    team_delete,
+    team_update,
+    user_preferences_update,
+    user_update,
+)
+from config.errors import ServiceError, ValidationFailed
 from mailboxes_app.oauth.providers import oauth_providers, redirect_uri
 from sequences_app.page_messages import service_error_text
 
@@ -112,6 +123,7 @@ def _portal_context(portal: PortalSettings, errors: dict[str, list[str]] | None 
     return {
         "portal": portal,
         "time_zones": pytz.common_timezones,
+        "languages": settings.LANGUAGES,
         "countries": sorted(holiday_countries()),
         "errors": errors or {},
         "tab": "portal",
@@ -170,6 +182,8 @@ def settings_portal(request: HttpRequest) -> HttpResponse:
         "time_zone": request.POST.get("time_zone", ""),
         "holiday_country": request.POST.get("holiday_country", ""),
     }
+    if "language" in request.POST:
+        data["language"] = request.POST["language"]
     limits: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for tier in ("professional", "enterprise"):
@@ -226,6 +240,36 @@ def settings_private_app_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     private_app_revoke(app=app, caller=request.user)
     messages.success(request, f"Token {app.name} revoked: it no longer works.")
     return redirect(f"/settings/?tab={PRIVATE_APPS_TAB}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_me(request: HttpRequest) -> HttpResponse:
+    """Every user's own preferences: the time zone pages show times in, and the pages' language."""
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            user_preferences_update(
+                user=request.user,
+                time_zone=request.POST.get("time_zone", ""),
+                language=request.POST.get("language", ""),
+            )
+        except ValidationFailed as exc:
+            errors = exc.extra.get("fields") or {"general": [service_error_text(exc)]}
+        else:
+            # Saved in the language just chosen: the next request speaks it, this message too.
+            translation.activate(request_preferences(request).language)
+            messages.success(request, _("Your preferences are saved."))
+            return redirect("settings-me")
+    context = {
+        "time_zones": pytz.common_timezones,
+        "languages": settings.LANGUAGES,
+        "portal": PortalSettings.load(),
+        "errors": errors,
+        "chosen_time_zone": request.POST.get("time_zone", "") if errors else request.user.time_zone,
+        "chosen_language": request.POST.get("language", "") if errors else request.user.language,
+    }
+    return render(request, "accounts/preferences.html", context, status=400 if errors else 200)
 
 
 def _ints(values: list[str]) -> list[int]:

@@ -60,6 +60,7 @@ def test_an_admin_deletes_a_team(admin_api):
 def test_an_admin_reads_the_portal_settings(admin_api):
     assert admin_api.get("/api/v1/portal/").json() == {
         "time_zone": "UTC",
+        "language": "en",
         "holiday_country": "",
         "send_limits": {"professional": 500, "enterprise": 1000},
         "out_of_office_default_days": 7,
@@ -75,6 +76,7 @@ def test_an_admin_changes_time_zone_holidays_and_limits(admin_api):
     assert answer.status_code == 200
     assert answer.json() == {
         "time_zone": "Europe/Helsinki",
+        "language": "en",
         "holiday_country": "FI",
         "send_limits": {"professional": 500, "enterprise": 800},
         "out_of_office_default_days": 10,

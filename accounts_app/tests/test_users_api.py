@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 USER_KEYS = {
     "id", "username", "email", "first_name", "last_name", "is_staff", "is_active", "seat", "can_bulk_enroll",
-    "teams", "daily_send_limit",
+    "teams", "daily_send_limit", "time_zone", "language",
 }
 STRONG = "Velvet-Otter-Runs-42"
 
