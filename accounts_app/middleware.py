@@ -37,6 +37,11 @@ class UserPreferencesMiddleware:
             except (ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            # Named here, while the language is still active (LocaleMiddleware keeps it).
+            response.headers.setdefault("Content-Language", preferences.language)
+            return response
         finally:
+            # Nothing carries over to whatever this thread runs next (a test, a task run eagerly).
             timezone.deactivate()
+            translation.deactivate()

@@ -97,9 +97,10 @@ def test_without_a_language_nudge_has_in_the_browser_the_portals_language_applie
     assert _seen(_request(accept_language="de-DE"))["language"] == "en"
 
 
-def test_the_zone_is_not_active_after_the_request(portal) -> None:
-    _seen(_request(user=UserFactory(time_zone="Asia/Tokyo")))
+def test_neither_the_zone_nor_the_language_stays_active_after_the_request(portal) -> None:
+    _seen(_request(user=UserFactory(time_zone="Asia/Tokyo", language="fi")))
     assert timezone.get_current_timezone_name() == settings.TIME_ZONE
+    assert translation.get_language() == settings.LANGUAGE_CODE
 
 
 def test_the_api_answers_in_utc_whatever_the_users_zone(portal) -> None:

@@ -188,7 +188,7 @@ def test_the_automation_tab_and_the_history_cost_the_same_queries_for_few_or_man
     flow = Workflow.objects.first()
     with django_assert_max_num_queries(18):
         assert boss_client.get(f"/sequences/{sequence.pk}/automation/").status_code == 200
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert boss_client.get(f"/workflows/{flow.pk}/history/").status_code == 200
     add(20)
     for n in range(30):
@@ -196,5 +196,5 @@ def test_the_automation_tab_and_the_history_cost_the_same_queries_for_few_or_man
     drain()
     with django_assert_max_num_queries(18):
         assert boss_client.get(f"/sequences/{sequence.pk}/automation/").status_code == 200
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert boss_client.get(f"/workflows/{flow.pk}/history/").status_code == 200
