@@ -98,9 +98,7 @@ def batch_handle(
     wanted += [i for i in items if i.guess == classify.OUT_OF_OFFICE and i.message is not None]
     bodies = fetch_bodies([i.fetched for i in wanted]) if wanted else {}
     report.bodies_fetched = len(bodies)
-    for item in wanted:
-        raw = bodies.get(item.fetched.uid)
-        item.classified = _classify(raw) if raw is not None else None
+    _classify([item for item in wanted if item.fetched.uid in bodies], bodies)
     _match_reports(mailbox, [i for i in wanted if i.guess in (classify.BOUNCE, classify.SPAM_REPORT)])
 
     quiet: list[InboundMessage] = []
@@ -146,12 +144,18 @@ def _item(entry: Fetched, now: datetime) -> _Item:
     return _Item(entry, headers, guess, received, note=note)
 
 
-def _classify(raw: bytes) -> Classified | None:
+def _classify(items: list[_Item], bodies: dict[int, bytes]) -> None:
+    """Classify the fetched messages together (Sisimai reads them in one process)."""
     try:
-        return classify.message_classify(raw)
-    except Exception:  # same: log it, treat it as unrelated
-        logger.exception("could not classify a message")
-        return None
+        results = classify.messages_classify([bodies[item.fetched.uid] for item in items])
+    except Exception:  # same: log it, treat them as unrelated
+        logger.exception("could not classify messages")
+        return
+    for item, result in zip(items, results, strict=True):
+        if isinstance(result, Exception):
+            logger.error("could not classify a message", exc_info=result)
+            continue
+        item.classified = result
 
 
 def _kind(item: _Item) -> str:
@@ -177,11 +181,16 @@ def _detail(item: _Item) -> dict[str, Any]:
     if classified is not None:
         detail.update(classified.detail)
         if classified.bounce is not None:
+            bounce = classified.bounce
             detail.update({
-                "permanent": classified.bounce.permanent,
-                "recipients": sorted(classified.bounce.recipients),
-                "status": classified.bounce.status,
-                "reason": classified.bounce.reason,
+                "permanent": bounce.permanent,
+                "recipients": sorted(bounce.recipients),
+                "status": bounce.status,
+                "code": bounce.code,
+                "text": bounce.text,
+                "delayed": bounce.delayed,
+                "source": bounce.source,
+                "reason": bounce.reason,
             })
         if classified.spam is not None:
             spam = classified.spam
@@ -328,9 +337,10 @@ def _stop(row: InboundMessage, item: _Item, *, now: datetime) -> dict[str, Any]:
     classified = item.classified
     contact = Contact.objects.filter(pk=item.contact_id).first() if item.contact_id else None
     if row.kind == Kind.BOUNCE and classified is not None and classified.bounce is not None:
+        bounce = classified.bounce
         return stops.bounce_record(
-            message=message, contact=contact, permanent=classified.bounce.permanent,
-            reason=classified.bounce.reason, occurred_at=occurred_at, detail=detail, now=now,
+            message=message, contact=contact, permanent=bounce.permanent, code=bounce.code, status=bounce.status,
+            text=bounce.text, delayed=bounce.delayed, occurred_at=occurred_at, detail=detail, now=now,
         )
     if row.kind == Kind.SPAM_REPORT:
         return stops.spam_report_record(message=message, contact=contact, occurred_at=occurred_at, detail=detail,
