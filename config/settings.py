@@ -279,6 +279,12 @@ CORS_ALLOWED_ORIGINS = EXTENSION_ORIGINS
 CORS_URLS_REGEX = r"^/api/v1/.*$"
 CORS_ALLOW_CREDENTIALS = False
 
+# The mailbox circuit breaker (mailboxes_app.breaker): sending pauses when, over the last 24 hours,
+# hard bounces pass this percentage of at least this many sends, or complaints reach this count.
+BOUNCE_BREAKER_PERCENT = env_int("BOUNCE_BREAKER_PERCENT", 8)
+BOUNCE_BREAKER_MIN_SENDS = env_int("BOUNCE_BREAKER_MIN_SENDS", 20)
+COMPLAINT_BREAKER_COUNT = env_int("COMPLAINT_BREAKER_COUNT", 2)
+
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

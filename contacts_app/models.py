@@ -52,6 +52,8 @@ class Contact(models.Model):
     # Email standing: any of these keeps the contact out of sequences.
     email_bounced = models.BooleanField(default=False)
     bounce_reason = models.CharField(max_length=500, blank=True, default="")
+    # Why, from a fixed list (mailboxes_app.sync.bounces.Reason): user_unknown, host_unknown, expired, ...
+    bounce_code = models.CharField(max_length=32, blank=True, default="")
     unsubscribed = models.BooleanField(default=False)
     unsubscribed_sales = models.BooleanField(default=False)
     marked_spam = models.BooleanField(default=False)

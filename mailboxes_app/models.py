@@ -71,6 +71,11 @@ class Mailbox(models.Model):
     sync_folders_listed_at = models.DateTimeField(null=True, blank=True)
     # Why the last sync failed (cleared by the next success); the wait before a retry grows with sync_failures.
     sync_error = models.CharField(max_length=500, blank=True, default="")
+    # The circuit breaker (mailboxes_app.breaker): set when bounces or complaints paused sending; only a
+    # person clears it. Counting restarts at `breaker_reset_at`, so a resume isn't undone by the same bounces.
+    sending_paused_at = models.DateTimeField(null=True, blank=True)
+    sending_paused_reason = models.CharField(max_length=500, blank=True, default="")
+    breaker_reset_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,6 +114,10 @@ class Mailbox(models.Model):
     @property
     def uses_oauth(self) -> bool:
         return self.provider != Provider.OTHER
+
+    @property
+    def sending_paused(self) -> bool:
+        return self.sending_paused_at is not None
 
 
 class MailboxOAuthState(models.Model):

@@ -198,6 +198,8 @@ class Enrollment(models.Model):
         SEND_FAILED = "SEND_FAILED", "Email could not be sent"
         INBOX_DISCONNECTED = "INBOX_DISCONNECTED", "Inbox disconnected"
         OUT_OF_OFFICE = "OUT_OF_OFFICE", "Out of office (paused until return)"
+        SPAM_REPORTED = "SPAM_REPORTED", "Contact reported an email as spam"
+        SENDING_PAUSED = "SENDING_PAUSED", "Mailbox sending paused (bounces or complaints)"
 
     # At most one of these per contact: "one sequence at a time".
     LIVE_STATUSES = ("scheduled", "active", "paused")

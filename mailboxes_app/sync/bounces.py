@@ -136,8 +136,8 @@ _TEXT_REASONS: list[tuple[str, re.Pattern[str]]] = [
         r"allowed|the email account (?:that you tried to reach )?does not exist", re.I)),
     (Reason.HAS_MOVED, re.compile(r"has moved|no longer (?:valid|active|with|in use)|address changed", re.I)),
     (Reason.HOST_UNKNOWN, re.compile(
-        r"host (?:not found|unknown|or domain name not found)|unknown host|unrouteable address|domain (?:not found|does not exist|name "
-        r"not found|not exist)|no such domain|unrouteable domain|nxdomain|name or service not known|(?:no|can ?not "
+        r"host (?:not found|unknown|or domain name not found)|unknown host|unrouteable address"
+        r"|domain (?:not found|does not exist|name not found|not exist)|no such domain|unrouteable domain|nxdomain|name or service not known|(?:no|can ?not "
         r"find) mx record|unable to route|null mx|remote domain doesnt exist|domain has no mx|dns error", re.I)),
     (Reason.MESSAGE_TOO_BIG, re.compile(
         r"too (?:big|large)|size (?:limit|exceeds)|exceeds (?:the )?(?:\w+ )?(?:size|limit)|message size"

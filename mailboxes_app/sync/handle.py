@@ -10,10 +10,12 @@ queries plus one short transaction per message that changes something:
    owner has emailed before the message arrived (two queries). A message
    whose own Message-ID is one we sent, or that comes from the mailbox
    itself, is ours and left alone.
-3. Bounces, spam reports and matched auto-replies are fetched whole
-   (`fetch_bodies`, one IMAP command) and classified; bounces and reports
-   are matched by the Message-ID of the original they carry, else by the
-   failed address.
+3. Bounces, spam reports (everything that may be one: see
+   `classify.headers_kind`) and matched auto-replies are fetched whole
+   (`fetch_bodies`, one IMAP command) and classified together (Sisimai reads
+   them in one process); bounces and reports are matched by the Message-ID
+   of the original they carry, else by the failed address. One that proves
+   to be an auto-reply or a personal message is matched as in step 2.
 4. Each message that changes something is recorded as an InboundMessage
    and applied in one transaction: the row's unique key (mailbox, folder,
    UIDVALIDITY, UID) makes a message that was handled before a crash (or by
@@ -99,6 +101,13 @@ def batch_handle(
     bodies = fetch_bodies([i.fetched for i in wanted]) if wanted else {}
     report.bodies_fetched = len(bodies)
     _classify([item for item in wanted if item.fetched.uid in bodies], bodies)
+    # What only might have been a notice (the null sender, a bounce-like subject) and isn't one is
+    # matched as the auto-reply or reply it is.
+    demoted = [i for i in wanted if i.guess == classify.BOUNCE and i.classified is not None
+               and i.classified.kind in (classify.PERSONAL, classify.OUT_OF_OFFICE)]
+    for item in demoted:
+        item.guess = item.classified.kind if item.classified is not None else item.guess
+    _match_replies(mailbox, demoted)
     _match_reports(mailbox, [i for i in wanted if i.guess in (classify.BOUNCE, classify.SPAM_REPORT)])
 
     quiet: list[InboundMessage] = []

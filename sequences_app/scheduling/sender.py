@@ -4,7 +4,8 @@ Messages go in batches of one sender and mailbox, over one SMTP connection:
 1. Render them all (pure; wasted only for those the claim below refuses).
 2. Claim them in one short transaction that holds the sender's row lock:
    the sender must be active (else their enrollments end, SENDER_DEACTIVATED),
-   each enrollment must still be running and the mailbox connected, and the
+   each enrollment must still be running and the mailbox connected and not
+   paused by the circuit breaker (mailboxes_app.breaker), and the
    sender's rolling-24-hour window, (for bulk) the bulk throttle and
    the mailbox's per-minute cap must have room in every 60 seconds —
    what doesn't fit is parked, deferred or throttled, never dropped. The
@@ -271,6 +272,11 @@ def _claim(
                 _park(message, "The mailbox is disconnected.")
                 _wait_for_inbox(message.enrollment, now)
                 outcome = "inbox disconnected"
+            elif message.mailbox.sending_paused:
+                # The circuit breaker (mailboxes_app.breaker) tripped: wait until a person resumes it.
+                _park(message, f"Sending from this mailbox is paused: {message.mailbox.sending_paused_reason}")
+                _wait_for_inbox(message.enrollment, now, reason=Enrollment.Reason.SENDING_PAUSED)
+                outcome = "mailbox paused"
             else:
                 outcome = room.take(message)
             if outcome:
@@ -366,10 +372,12 @@ def _cancel(message: OutboundMessage, why: str) -> str:
     return "cancelled"
 
 
-def _wait_for_inbox(enrollment: Enrollment, now: datetime) -> None:
+def _wait_for_inbox(
+    enrollment: Enrollment, now: datetime, *, reason: str = Enrollment.Reason.INBOX_DISCONNECTED
+) -> None:
     live = Enrollment.objects.filter(pk=enrollment.pk, status__in=["scheduled", "active"]).first()
     if live is not None:
-        enrollment_pause(enrollment=live, reason=Enrollment.Reason.INBOX_DISCONNECTED, now=now)
+        enrollment_pause(enrollment=live, reason=reason, now=now)
 
 
 # --- SMTP -------------------------------------------------------------------------------------------

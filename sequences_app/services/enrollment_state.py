@@ -112,11 +112,12 @@ def enrollments_resume_for(*, sender: User, sequence: Sequence | None = None, no
     return _resume(enrollments.iterator(chunk_size=_CHUNK), now=now or timezone.now())
 
 
-def enrollments_resume_for_mailbox(*, mailbox: Mailbox, now: datetime | None = None) -> int:
-    """A reconnected mailbox: its enrollments that waited with INBOX_DISCONNECTED continue."""
-    enrollments = Enrollment.objects.filter(
-        mailbox=mailbox, status=Status.PAUSED, reason=Enrollment.Reason.INBOX_DISCONNECTED
-    )
+def enrollments_resume_for_mailbox(
+    *, mailbox: Mailbox, now: datetime | None = None, reason: str = Enrollment.Reason.INBOX_DISCONNECTED
+) -> int:
+    """A reconnected mailbox: its enrollments that waited with INBOX_DISCONNECTED continue (or, when its
+    sending is resumed, those that waited with SENDING_PAUSED)."""
+    enrollments = Enrollment.objects.filter(mailbox=mailbox, status=Status.PAUSED, reason=reason)
     return _resume(enrollments.iterator(chunk_size=_CHUNK), now=now or timezone.now())
 
 

@@ -19,14 +19,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts_app.models import PortalSettings, User
 from config.errors import Conflict
 from contacts_app.models import Contact
+from mailboxes_app.breaker import mailbox_breaker_check
 from mailboxes_app.models import OutboundMessage
-from sequences_app.models import EmailEvent, Enrollment
+from mailboxes_app.sync.bounces import Reason as BounceReason
+from mailboxes_app.sync.bounces import label as bounce_label
+from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep
+from sequences_app.scheduling.sender import RETRY_STEPS
 from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.services.enrollment_state import PAUSABLE, enrollment_pause, enrollments_unenroll
 from workflows_app import events as workflow_events
@@ -34,6 +39,9 @@ from workflows_app import events as workflow_events
 Reason = Enrollment.Reason
 # Out-of-office pauses resume at this local time on the return date.
 RESUME_LOCAL_TIME = time(9, 0)
+# The same address soft-bouncing this often within the window counts as a hard bounce.
+SOFT_BOUNCES_HARD = 3
+SOFT_BOUNCE_WINDOW = timedelta(days=7)
 
 
 @transaction.atomic
@@ -104,34 +112,78 @@ def out_of_office_resume_at(*, enrollment: Enrollment, return_date: date | None,
 
 @transaction.atomic
 def bounce_record(
-    *, message: OutboundMessage | None, contact: Contact | None, permanent: bool, reason: str,
-    occurred_at: datetime, detail: dict[str, Any] | None = None, now: datetime | None = None,
+    *, message: OutboundMessage | None, contact: Contact | None, permanent: bool, code: str = BounceReason.OTHER,
+    status: str = "", text: str = "", delayed: bool = False, occurred_at: datetime,
+    detail: dict[str, Any] | None = None, now: datetime | None = None,
 ) -> dict[str, Any]:
-    """A permanent failure hard-bounces the contact (with the reason) and ends their live enrollments
-    `bounced` (`BOUNCED`); a temporary one is recorded and changes nothing."""
+    """A bounce, hard or soft (`mailboxes_app.sync.bounces` decides which and why).
+
+    1. Soft becomes hard when the same address soft-bounced `SOFT_BOUNCES_HARD` times in
+       `SOFT_BOUNCE_WINDOW` (this one included); a delay warning (the provider keeps trying) is no
+       bounce and never counts.
+    2. Hard: the contact is marked bounced (with the reason), every live enrollment to them ends
+       `bounced` (`BOUNCED`), and the sending mailbox's circuit breaker counts it.
+    3. Soft: the email is sent again later, as after a 4xx answer, and its step says why; a delay
+       warning only says why.
+    """
     now = now or timezone.now()
+    contact_id = _contact_id(message, contact)
+    escalated = False
+    if not permanent and not delayed and contact_id is not None:
+        earlier = EmailEvent.objects.filter(
+            kind=EmailEvent.Kind.TEMPORARY_BOUNCE, contact_id=contact_id,
+            occurred_at__gt=occurred_at - SOFT_BOUNCE_WINDOW,
+        ).exclude(detail__delayed=True).count()
+        escalated = permanent = earlier + 1 >= SOFT_BOUNCES_HARD
+    label = bounce_label(code)
+    reason = f"{label}: {text}" if text else label
+    if escalated:
+        reason = f"{reason} ({SOFT_BOUNCES_HARD} soft bounces in {SOFT_BOUNCE_WINDOW.days} days)"
     kind = EmailEvent.Kind.BOUNCE if permanent else EmailEvent.Kind.TEMPORARY_BOUNCE
-    event_detail = {**(detail or {}), "reason": reason}
+    event_detail = {**(detail or {}), "code": code, "status": status, "text": text[:500], "reason": reason[:500],
+                    "hard": permanent, "delayed": delayed, "escalated": escalated}
     if message is not None:
         EmailEvent.of_message(message, kind, occurred_at, detail=event_detail).save()
     elif contact is not None:
         EmailEvent.objects.create(kind=kind, contact=contact, occurred_at=occurred_at, detail=event_detail)
     if not permanent:
-        return {"stopped": 0}
-    contact_id = _contact_id(message, contact)
+        return {"stopped": 0, **_soft_bounce_retry(message, reason, delayed=delayed, now=now)}
     if contact_id is None:  # the contact was deleted meanwhile: nothing of theirs is live
         return {"stopped": 0}
-    contact_flags_set(
-        contact_id=contact_id,
-        email_bounced=True,
-        bounce_reason=(reason or "The address does not accept email.")[:500],
-        now=now,
-    )
+    contact_flags_set(contact_id=contact_id, email_bounced=True, bounce_reason=reason[:500], bounce_code=code,
+                      now=now)
     stopped = enrollments_unenroll(
         enrollments=Enrollment.objects.filter(contact_id=contact_id),
         reason=Reason.BOUNCED, status=Enrollment.Status.BOUNCED, now=now,
     )
-    return {"stopped": stopped, "contact_bounced": contact_id}
+    outcome: dict[str, Any] = {"stopped": stopped, "contact_bounced": contact_id, "escalated": escalated}
+    if message is not None and (paused := mailbox_breaker_check(mailbox_id=message.mailbox_id, now=now)):
+        outcome["mailbox_paused"] = paused
+    return outcome
+
+
+def _soft_bounce_retry(message: OutboundMessage | None, reason: str, *, delayed: bool, now: datetime) -> dict[str, Any]:
+    """The email of a soft bounce goes out again after the 4xx backoff (while its enrollment runs)."""
+    if message is None:
+        return {}
+    step = EnrollmentStep.objects.filter(enrollment_id=message.enrollment_id, order=message.step_order)
+    if delayed:
+        step.update(detail=f"Delivery delayed: {reason}"[:500])
+        return {"retry_at": None}
+    live = Enrollment.objects.filter(pk=message.enrollment_id, status__in=Enrollment.LIVE_STATUSES).exists()
+    attempts = OutboundMessage.objects.filter(pk=message.pk).values_list("attempts", flat=True).first() or 0
+    if not live or attempts > len(RETRY_STEPS):
+        step.update(detail=f"Soft bounce: {reason}"[:500])
+        return {"retry_at": None}
+    retry_at = now + timedelta(seconds=django_settings.SMTP_RETRY_BASE_SECONDS * RETRY_STEPS[max(attempts - 1, 0)])
+    retried = OutboundMessage.objects.filter(pk=message.pk, state=OutboundMessage.State.SENT).update(
+        state=OutboundMessage.State.RETRY, sent_at=None, next_attempt_at=retry_at,
+        last_error=f"Soft bounce, sending again at {retry_at:%Y-%m-%d %H:%M} UTC: {reason}"[:1000],
+    )
+    if not retried:
+        return {"retry_at": None}
+    step.update(detail=f"Soft bounce, sending again at {retry_at:%Y-%m-%d %H:%M} UTC: {reason}"[:500])
+    return {"retry_at": retry_at.isoformat()}
 
 
 @transaction.atomic
@@ -139,11 +191,8 @@ def spam_report_record(
     *, message: OutboundMessage | None, contact: Contact | None, occurred_at: datetime,
     detail: dict[str, Any] | None = None, now: datetime | None = None,
 ) -> dict[str, Any]:
-    """A spam complaint (ARF): the contact is marked as having marked email as spam and unenrolled.
-
-    The reason is `UNSUBSCRIBED`: a complaint is the strongest "stop emailing me", and the API has no
-    reason of its own for it (the event kind `spam` tells them apart).
-    """
+    """A spam complaint (ARF): the contact is marked as having marked email as spam and unenrolled
+    (`SPAM_REPORTED`); the sending mailbox's circuit breaker counts it."""
     now = now or timezone.now()
     if message is not None:
         EmailEvent.of_message(message, EmailEvent.Kind.SPAM, occurred_at, detail=detail or {}).save()
@@ -155,9 +204,12 @@ def spam_report_record(
         return {"stopped": 0}
     contact_flags_set(contact_id=contact_id, marked_spam=True, now=now)
     stopped = enrollments_unenroll(
-        enrollments=Enrollment.objects.filter(contact_id=contact_id), reason=Reason.UNSUBSCRIBED, now=now
+        enrollments=Enrollment.objects.filter(contact_id=contact_id), reason=Reason.SPAM_REPORTED, now=now
     )
-    return {"stopped": stopped, "contact_marked_spam": contact_id}
+    outcome: dict[str, Any] = {"stopped": stopped, "contact_marked_spam": contact_id}
+    if message is not None and (paused := mailbox_breaker_check(mailbox_id=message.mailbox_id, now=now)):
+        outcome["mailbox_paused"] = paused
+    return outcome
 
 
 def enrollments_stop_sender_lost_seat(*, sender: User, now: datetime | None = None) -> int:

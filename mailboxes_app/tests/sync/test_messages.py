@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from mailboxes_app.models import InboundMessage
+from mailboxes_app.models import InboundMessage, OutboundMessage
 from mailboxes_app.sync.imap import mailbox_sync
 from mailboxes_app.tests.sync.helpers import (
     HELSINKI,
     SYNC_AT,
     imap_append,
 )
+from mailboxes_app.tests.sync.reports import REPORTS
 from sequences_app.models import EmailEvent
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,9 @@ class Case:
     bounced: str = ""  # part of the bounce reason recorded on the contact
     marked_spam: bool = False
     folder: str = "INBOX"
+    bounce_code: str = ""
+    # A soft bounce sends the email again later.
+    message_state: str = "sent"
 
     def __str__(self) -> str:
         return self.fixture.removesuffix(".eml") + ("" if self.folder == "INBOX" else f"@{self.folder}")
@@ -69,7 +73,7 @@ CASES = [
     Case("bounce_exim_permanent.eml", **HARD_BOUNCE, matched_by="original", bounced="550 5.1.1"),
     Case("bounce_postfix_delayed.eml", **SOFT_BOUNCE, matched_by="original"),
     Case("bounce_exim_delayed.eml", **SOFT_BOUNCE, matched_by="original"),
-    Case("arf_report.eml", kind="spam_report", status="unenrolled", reason="UNSUBSCRIBED", events=("spam",),
+    Case("arf_report.eml", kind="spam_report", status="unenrolled", reason="SPAM_REPORTED", events=("spam",),
          matched_by="original", marked_spam=True),
     Case("unrelated_newsletter.eml", kind="other"),
     Case("unrelated_personal.eml", kind="other"),
@@ -78,6 +82,21 @@ CASES = [
     Case("bounce_postfix_permanent.eml", **HARD_BOUNCE, matched_by="original", bounced="User unknown",
          folder="Junk"),
 ]
+# Every other bounce, complaint and auto-reply fixture of the MTA families (fixtures/reports.tsv).
+_LISTED = {case.fixture for case in CASES}
+for report in REPORTS:
+    if report.file in _LISTED:
+        continue
+    if report.kind == "spam_report":
+        CASES.append(Case(report.file, kind="spam_report", status="unenrolled", reason="SPAM_REPORTED",
+                          events=("spam",), matched_by="original", marked_spam=True))
+    elif report.kind == "out_of_office":
+        CASES.append(Case(report.file, **OOO_DEFAULT, matched_by="headers"))
+    elif report.hard:
+        CASES.append(Case(report.file, **HARD_BOUNCE, matched_by="*", bounced=":", bounce_code=report.code))
+    else:
+        CASES.append(Case(report.file, **SOFT_BOUNCE, matched_by="*",
+                          message_state="sent" if report.code == "delayed" else "retry"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -93,7 +112,10 @@ def test_a_synced_message_changes_the_enrollment_and_contact_once(world, inbox, 
     assert (first.outcome, first.new) == ("ok", 1)
     inbound = InboundMessage.objects.get()
     assert (inbound.kind, inbound.folder) == (case.kind, case.folder)
-    assert inbound.detail.get("matched_by", "") == case.matched_by
+    if case.matched_by == "*":  # by the original's Message-ID where the notice carries it, else by the address
+        assert inbound.detail["matched_by"] in ("original", "recipient")
+    else:
+        assert inbound.detail.get("matched_by", "") == case.matched_by
     world.refresh()
     assert (world.enrollment.status, world.enrollment.reason) == (case.status, case.reason)
     assert world.enrollment.resume_at == case.resume_at
@@ -105,6 +127,9 @@ def test_a_synced_message_changes_the_enrollment_and_contact_once(world, inbox, 
     assert world.contact.email_bounced == bool(case.bounced)
     assert case.bounced in world.contact.bounce_reason
     assert world.contact.marked_spam == case.marked_spam
+    if case.bounce_code:
+        assert world.contact.bounce_code == case.bounce_code
+    assert OutboundMessage.objects.get(pk=world.message.pk).state == case.message_state
     # Nothing new: the second sync reads nothing and changes nothing.
     assert (second.outcome, second.new) == ("ok", 0)
     assert world.snapshot() == after_first
