@@ -50,10 +50,11 @@ class ContactSerializer(serializers.ModelSerializer):
         model = Contact
         fields = (
             "id", "email", "first_name", "last_name", "job_title", "phone", "company", "owner", "lifecycle_stage",
-            "time_zone", "properties", "email_bounced", "bounce_reason", "unsubscribed", "unsubscribed_sales",
-            "marked_spam", "created_at", "updated_at",
+            "time_zone", "properties", "email_bounced", "bounce_reason", "bounce_code", "unsubscribed",
+            "unsubscribed_sales", "marked_spam", "created_at", "updated_at",
         )
-        read_only_fields = ("id", "created_at", "updated_at")
+        # bounce_code: why the last hard bounce happened, set only by inbox sync (one of the fixed reasons).
+        read_only_fields = ("id", "bounce_code", "created_at", "updated_at")
         extra_kwargs = {
             flag: {"help_text": "Email standing: may be set to true; clearing it takes an admin's "
                                 "POST /contacts/{id}/repermission/ (403 EMAIL_STANDING_READ_ONLY otherwise)."}

@@ -202,6 +202,7 @@ def contact_repermit(
         setattr(contact, flag, False)
     if "email_bounced" in wanted:
         contact.bounce_reason = ""
+        contact.bounce_code = ""
     contact.save()
     return record
 

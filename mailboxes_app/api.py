@@ -2,6 +2,7 @@
 
 `POST /mailboxes/{id}/verify/` queues a verification (202); `GET` on the same
 path reports its progress and, once done, the SMTP and IMAP answers.
+`POST /mailboxes/{id}/resume-sending/` resumes sending after the circuit breaker paused it.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 
 from config.api.viewsets import ServiceModelViewSet
 from mailboxes_app import services
+from mailboxes_app.breaker import mailbox_sending_resume
 from mailboxes_app.models import Mailbox
 from mailboxes_app.serializers import MailboxSerializer, MailboxVerifySerializer
 
@@ -48,3 +50,10 @@ class MailboxViewSet(ServiceModelViewSet):
             return Response(MailboxVerifySerializer.of(mailbox))
         mailbox = services.mailbox_verify_request(mailbox=mailbox)
         return Response(MailboxVerifySerializer.of(mailbox), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: MailboxSerializer})
+    @action(detail=True, methods=["post"], url_path="resume-sending")
+    def resume_sending(self, request: Request, pk: str) -> Response:
+        """Resume sending after the circuit breaker paused it (409 `NOT_PAUSED` when it isn't paused)."""
+        mailbox = mailbox_sending_resume(mailbox=self.get_object(), user=request.user)
+        return Response(MailboxSerializer(mailbox, context=self.get_serializer_context()).data)

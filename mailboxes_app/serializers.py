@@ -38,6 +38,9 @@ class MailboxSerializer(serializers.ModelSerializer):
         help_text="At most this many emails from this mailbox in any 60 seconds; null for no cap.",
     )
 
+    sending_paused = serializers.BooleanField(
+        read_only=True, help_text="The circuit breaker paused sending (bounces or complaints); see resume-sending.")
+
     class Meta:
         model = Mailbox
         fields = (
@@ -45,10 +48,11 @@ class MailboxSerializer(serializers.ModelSerializer):
             "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
             "imap_host", "imap_port", "imap_security", "imap_username", "imap_password",
             "daily_limit", "minute_limit", "status", "status_detail", "verified_at", "verification", "signature_html",
-            "created_at", "updated_at",
+            "created_at", "updated_at", "sending_paused", "sending_paused_at", "sending_paused_reason",
         )
         read_only_fields = (
-            "id", "provider", "status", "status_detail", "verified_at", "verification", "created_at", "updated_at"
+            "id", "provider", "status", "status_detail", "verified_at", "verification", "created_at", "updated_at",
+            "sending_paused", "sending_paused_at", "sending_paused_reason",
         )
         # Uniqueness per owner and the one-primary rule are the services'.
         validators: list = []

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import ServiceError
+from mailboxes_app.breaker import breaker_figures, mailbox_sending_resume
 from mailboxes_app.models import Mailbox, Security
 from mailboxes_app.oauth.connect import oauth_authorization_start, oauth_callback
 from mailboxes_app.oauth.providers import configured_providers
@@ -69,7 +70,10 @@ def _fields(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
 
 @login_required
 def mailbox_list(request: HttpRequest) -> HttpResponse:
-    context = {"mailboxes": _own(request).order_by("-is_primary", "email"), "providers": configured_providers()}
+    mailboxes = list(_own(request).order_by("-is_primary", "email"))
+    for mailbox in mailboxes:  # a rep has one mailbox or a few: three counts each
+        mailbox.figures = breaker_figures(mailbox=mailbox)  # type: ignore[attr-defined]
+    context = {"mailboxes": mailboxes, "providers": configured_providers()}
     return render(request, "mailboxes/index.html", context)
 
 
@@ -188,6 +192,9 @@ def mailbox_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "delete":
             mailbox_delete(mailbox=mailbox)
             messages.success(request, f"{mailbox.email} removed.")
+        elif action == "resume-sending":
+            mailbox_sending_resume(mailbox=mailbox, user=request.user)
+            messages.success(request, f"Sending from {mailbox.email} resumed; its sequences go on.")
     except ServiceError as exc:
         messages.error(request, service_error_text(exc))
     return redirect("mailboxes:index")

@@ -323,6 +323,11 @@ class EnrollmentStep(models.Model):
     def __str__(self) -> str:
         return f"step {self.order} of enrollment {self.enrollment_id}: {self.status}"
 
+    @property
+    def bounce_note(self) -> str:
+        """Why the step's email bounced softly or is delayed (the inbox sync writes it), else ""."""
+        return self.detail if self.detail.startswith(("Soft bounce", "Delivery delayed")) else ""
+
 
 class Task(models.Model):
     class Status(models.TextChoices):

@@ -137,8 +137,9 @@ _TEXT_REASONS: list[tuple[str, re.Pattern[str]]] = [
     (Reason.HAS_MOVED, re.compile(r"has moved|no longer (?:valid|active|with|in use)|address changed", re.I)),
     (Reason.HOST_UNKNOWN, re.compile(
         r"host (?:not found|unknown|or domain name not found)|unknown host|unrouteable address"
-        r"|domain (?:not found|does not exist|name not found|not exist)|no such domain|unrouteable domain|nxdomain|name or service not known|(?:no|can ?not "
-        r"find) mx record|unable to route|null mx|remote domain doesnt exist|domain has no mx|dns error", re.I)),
+        r"|domain (?:not found|does not exist|name not found|not exist)|no such domain|unrouteable domain"
+        r"|nxdomain|name or service not known|(?:no|can ?not find) mx record|unable to route|null mx"
+        r"|remote domain doesnt exist|domain has no mx|dns error", re.I)),
     (Reason.MESSAGE_TOO_BIG, re.compile(
         r"too (?:big|large)|size (?:limit|exceeds)|exceeds (?:the )?(?:\w+ )?(?:size|limit)|message size"
         r"|maximum (?:message )?size|message length exceeds", re.I)),

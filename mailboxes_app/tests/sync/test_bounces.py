@@ -64,7 +64,8 @@ def test_the_first_pass_fetches_every_notice_whole(report):
 def test_a_dsn_that_quotes_the_original_and_threads_as_a_reply_is_a_bounce():
     raw = fixture("bounce_relay_quoting_reply.eml")
     headers = headers_parse(header_fields_only(raw))
-    assert headers.references == (SENT_ID,) and headers.subject.startswith("Re: ")
+    assert headers.references == (SENT_ID,)
+    assert headers.subject.startswith("Re: ")
     assert headers_kind(headers) == classify.BOUNCE
     assert message_classify(raw).kind == classify.BOUNCE
 
