@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Sisimai (Perl) reads bounces from every kind of mail server in the worker's inbox sync.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libsisimai-perl \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so a code change does not reinstall them.
 COPY requirements.txt .
 RUN pip install -r requirements.txt

@@ -1,4 +1,5 @@
-"""Inbox sync (issue 5): a mailbox of 10,000 messages of which 100 are replies, synced from a real IMAP server.
+"""Inbox sync (issues 5, 17): a mailbox of 10,000 messages of which 100 are replies and 100 bounces or complaints,
+synced from a real IMAP server.
 
     .venv/bin/python benchmarks/inbox_sync.py            # PostgreSQL (BENCH_PG), ~2 min
     .venv/bin/python benchmarks/inbox_sync.py --sqlite   # a throwaway SQLite file instead
@@ -8,11 +9,13 @@
    own process on loopback, and a fresh database (`nudge_bench_inbox_sync` on
    the PostgreSQL server of `BENCH_PG`, default
    `postgres://postgres@127.0.0.1:5432`; dropped at exit unless `--keep`).
-2. A rep with a Professional seat and a connected mailbox enrolls 100
+2. A rep with a Professional seat and a connected mailbox enrolls 200
    contacts through `enrollment_create`; each gets a sent first email
    (OutboundMessage with its Message-ID, as the scheduler records it).
 3. The mailbox's INBOX gets 10,000 messages (MULTIAPPEND, 500 a command):
-   every 100th a threaded Gmail-shaped reply from one of the contacts; the
+   every 100th a threaded Gmail-shaped reply from one of the contacts, and
+   (offset by 50) a bounce or complaint for another contact's email — each
+   fixture of mailboxes_app/tests/fixtures/reports.tsv in turn; the
    rest newsletters and personal mail from strangers, a third of them in
    threads of their own (In-Reply-To/References naming foreign Message-IDs),
    all arriving after the sequence emails went out.
@@ -44,7 +47,7 @@ if str(REPO) not in sys.path:
 README = REPO / "benchmarks" / "README.md"
 SECTION = "inbox_sync"
 PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-DB_NAME = "nudge_bench_inbox_sync"
+DB_NAME = os.environ.get("BENCH_INBOX_DB", "nudge_bench_inbox_sync")
 IMAP_USER, IMAP_PASSWORD = "rep@nudge.example", "bench-password"
 
 
@@ -52,6 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--replies", type=int, default=100)
+    parser.add_argument("--notices", type=int, default=100,
+                        help="bounces and complaints among the messages (every fixture of reports.tsv in turn)")
     parser.add_argument("--sqlite", action="store_true", help="a throwaway SQLite database instead of PostgreSQL")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     parser.add_argument("--readme", action="store_true", help="write the figures into benchmarks/README.md")
@@ -60,14 +65,14 @@ def main() -> None:
 
     database = _database(sqlite=args.sqlite, keep=args.keep)
     imap_port = _start_pymap()
-    world = _make_world(imap_port, replies=args.replies)
+    world = _make_world(imap_port, replies=args.replies, notices=args.notices)
     started = time.perf_counter()
     _fill_inbox(imap_port, world, messages=args.messages)
     print(f"  filled INBOX with {args.messages:,} messages in {time.perf_counter() - started:.0f} s", flush=True)
 
     first = _measure(world["mailbox"].pk, until_done=True)
     second = _measure(world["mailbox"].pk, until_done=False)
-    checks = _check(world, messages=args.messages, replies=args.replies)
+    checks = _check(world, messages=args.messages, replies=args.replies, first=first)
 
     rows = [("first sync", first), ("second sync, no new mail", second)]
     table = _table(rows)
@@ -139,7 +144,7 @@ def _start_pymap() -> int:
     raise SystemExit("pymap did not start")
 
 
-def _make_world(imap_port: int, *, replies: int) -> dict:
+def _make_world(imap_port: int, *, replies: int, notices: int) -> dict:
     from accounts_app.models import PortalSettings, Seat, User
     from contacts_app.models import Company, Contact
     from mailboxes_app.models import Mailbox, OutboundMessage, Security
@@ -162,7 +167,7 @@ def _make_world(imap_port: int, *, replies: int) -> dict:
     contacts = [
         Contact.objects.create(email=f"contact{n}@customer{n}.example", first_name=f"C{n}",
                                company=Company.objects.create(name=f"Customer {n}", domain=f"customer{n}.example"))
-        for n in range(replies)
+        for n in range(replies + notices)
     ]
     enrollments = []
     for start in range(0, len(contacts), 50):
@@ -179,7 +184,8 @@ def _make_world(imap_port: int, *, replies: int) -> dict:
         )
         for n, (enrollment_id, contact) in enumerate(zip(enrollments, contacts, strict=True))
     )
-    return {"rep": rep, "mailbox": mailbox, "messages": messages, "contacts": contacts}
+    return {"rep": rep, "mailbox": mailbox, "messages": messages[:replies], "notices": messages[replies:],
+            "contacts": contacts}
 
 
 def _fill_inbox(port: int, world: dict, *, messages: int) -> None:
@@ -190,12 +196,25 @@ def _fill_inbox(port: int, world: dict, *, messages: int) -> None:
     strangers = [(fixtures / name).read_text() for name in ("unrelated_newsletter.eml", "unrelated_personal.eml")]
     replies = world["messages"]
     every = max(1, messages // max(1, len(replies)))
+    sys.path.insert(0, str(REPO))
+    from mailboxes_app.tests.sync.reports import REPORTS
+
+    notice_fixtures = [(r, (fixtures / r.file).read_text()) for r in REPORTS if r.kind != "out_of_office"]
+    notices = world["notices"]
+    every_notice = max(1, messages // max(1, len(notices)))
+    world["expected_notices"] = {}
     arrived = datetime.now(UTC) - timedelta(hours=1)
 
     def one(n: int) -> bytes:
         values = {"rep_email": IMAP_USER, "rep_name": "Rhea Rep", "subject": "Hello",
                   "date": arrived.strftime("%a, %d %b %Y %H:%M:%S +0000"), "sent_date": "Mon, 23 Nov 2026 09:00:00"}
-        if n % every == every - 1 and n // every < len(replies):
+        if notices and n % every_notice == every_notice // 2 and n // every_notice < len(notices):
+            sent = notices[n // every_notice]
+            report, text = notice_fixtures[(n // every_notice) % len(notice_fixtures)]
+            world["expected_notices"][sent.to_email] = report
+            values |= {"message_id": sent.message_id, "contact_email": sent.to_email, "contact_name": "C",
+                       "sent_date": "Mon, 23 Nov 2026 09:00:00 +0000"}
+        elif n % every == every - 1 and n // every < len(replies):
             sent = replies[n // every]
             text = reply
             values |= {"message_id": sent.message_id, "contact_email": sent.to_email, "contact_name": "C"}
@@ -207,8 +226,9 @@ def _fill_inbox(port: int, world: dict, *, messages: int) -> None:
                                     "MIME-Version: 1.0", 1)
         for key, value in values.items():
             text = text.replace("{{" + key + "}}", value)
-        # Every message its own Message-ID, as in a real mailbox.
+        # Every message its own Message-ID, as in a real mailbox (the first one is the message's own).
         text = re.sub(r"(?im)^Message-ID: <[^>]+>", f"Message-ID: <bench.{n}@mail.example>", text, count=1)
+        assert "{{" not in text, text[:200]
         return text.replace("\n", "\r\n").encode()
 
     client = IMAPClient("127.0.0.1", port=port, ssl=False, timeout=120)
@@ -232,7 +252,7 @@ def _measure(mailbox_id: int, *, until_done: bool) -> dict:
     from mailboxes_app.sync.imap import mailbox_sync
     from mailboxes_app.tests.sync.helpers import count_imap_commands
 
-    runs, new, applied = 0, 0, 0
+    runs, new, applied, bodies = 0, 0, 0, 0
     waiting = [0.0]
     get_response = imaplib.IMAP4._get_response
 
@@ -251,33 +271,48 @@ def _measure(mailbox_id: int, *, until_done: bool) -> dict:
             report = mailbox_sync(mailbox_id=mailbox_id)
             assert report.outcome == "ok", report
             runs, new, applied = runs + 1, new + report.new, applied + report.applied
+            bodies += sum(folder.bodies_fetched for folder in report.folders)
             if not (until_done and report.more):
                 break
         seconds = time.perf_counter() - started
     return {"seconds": seconds, "imap_seconds": waiting[0], "runs": runs, "new": new, "applied": applied,
-            "commands": commands, "queries": len(queries)}
+            "bodies": bodies, "commands": commands, "queries": len(queries)}
 
 
-def _check(world: dict, *, messages: int, replies: int) -> str:
+def _check(world: dict, *, messages: int, replies: int, first: dict) -> str:
     from mailboxes_app.models import InboundMessage
     from sequences_app.models import EmailEvent, Enrollment
 
     stopped = Enrollment.objects.filter(status="unenrolled", reason="REPLIED").count()
     events = EmailEvent.objects.filter(kind="reply").count()
     recorded = InboundMessage.objects.count()
-    by_kind = {kind: InboundMessage.objects.filter(kind=kind).count() for kind in ("reply", "other")}
+    by_kind = {kind: InboundMessage.objects.filter(kind=kind).count()
+               for kind in ("reply", "bounce", "spam_report", "other")}
     assert (stopped, events, recorded) == (replies, replies, messages), (stopped, events, recorded)
+    expected = world["expected_notices"]
+    right = 0
+    rows = InboundMessage.objects.filter(kind__in=["bounce", "spam_report"]).select_related("contact")
+    for row in rows:
+        report = expected.get(row.contact.email if row.contact else "")
+        if report is None or report.kind != row.kind:
+            continue
+        if row.kind == "spam_report" or (row.detail.get("permanent") == report.hard
+                                         and row.detail.get("code") == report.code):
+            right += 1
+    fetched = sum(1 for command in first["commands"] if command == "UID FETCH")
     return (
-        f"Checked afterwards: {recorded:,} InboundMessage rows ({by_kind['reply']} reply, {by_kind['other']:,} "
-        f"other), {events} reply events, {stopped} enrollments unenrolled REPLIED."
+        f"Checked afterwards: {recorded:,} InboundMessage rows ({by_kind['reply']} reply, {by_kind['bounce']} bounce, "
+        f"{by_kind['spam_report']} spam report, {by_kind['other']:,} other), {events} reply events, {stopped} "
+        f"enrollments unenrolled REPLIED; of the {len(expected)} bounces and complaints, {right} were matched to "
+        f"their contact with the expected kind, hard/soft and reason; UID FETCH commands in the first sync: {fetched}."
     )
 
 
 def _table(rows: list[tuple[str, dict]]) -> str:
     lines = [
-        "| sync | runs | messages read | applied | time s | of which waiting on IMAP s | IMAP round trips "
-        "| IMAP commands | SQL queries |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| sync | runs | messages read | fetched whole | applied | time s | of which waiting on IMAP s "
+        "| IMAP round trips | IMAP commands | SQL queries |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, row in rows:
         counted: dict[str, int] = {}
@@ -285,10 +320,16 @@ def _table(rows: list[tuple[str, dict]]) -> str:
             counted[command] = counted.get(command, 0) + 1
         commands = ", ".join(f"{name} ×{count}" if count > 1 else name for name, count in counted.items())
         lines.append(
-            f"| {label} | {row['runs']} | {row['new']:,} | {row['applied']} | {row['seconds']:.2f} | "
+            f"| {label} | {row['runs']} | {row['new']:,} | {row['bodies']} | {row['applied']} | {row['seconds']:.2f} | "
             f"{row['imap_seconds']:.2f} | {len(row['commands'])} | {commands} | {row['queries']:,} |"
         )
     return "\n".join(lines)
+
+
+def _sisimai() -> bool:
+    from mailboxes_app.sync.bounces import sisimai_available
+
+    return sisimai_available()
 
 
 def _load() -> str:
@@ -301,7 +342,7 @@ def _write_readme(table: str, checks: str, args: argparse.Namespace, database: s
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     section = f"""<!-- bench:{SECTION} -->
-## Inbox sync (issue 5) — `benchmarks/inbox_sync.py`
+## Inbox sync (issues 5, 17) — `benchmarks/inbox_sync.py`
 
 `.venv/bin/python benchmarks/inbox_sync.py --readme`
 
@@ -310,8 +351,11 @@ Measured {datetime.now(UTC):%Y-%m-%d} on {platform.processor() or platform.machi
 tree; load average (1/5 min) {load_before} before, {_load()} after (other work shared the cores).
 
 One mailbox whose INBOX holds {args.messages:,} messages, {args.replies} of them threaded replies to sequence
-emails (every {args.messages // max(1, args.replies)}th), the rest newsletters and personal mail from strangers,
-a third in threads of their own. The IMAP server is pymap (pure Python, in-memory) in its own process on
+emails (every {args.messages // max(1, args.replies)}th), {args.notices} bounces and complaints of other sequence
+emails (every fixture of `mailboxes_app/tests/fixtures/reports.tsv` in turn: the MTA families' notices, ARF
+reports), the rest newsletters and personal mail from strangers, a third in threads of their own.
+Sisimai {"reads" if _sisimai() else "is not installed here, so our own readers read"} the notices (one perl
+process per batch that has any). The IMAP server is pymap (pure Python, in-memory) in its own process on
 loopback; the sync runs in the benchmark's process as a worker would (`mailbox_sync`). A run reads at most
 5,000 messages (`MAX_MESSAGES_PER_RUN`) and is due again at once when more are waiting, so the first sync
 is two runs; an empty spam folder would add one EXAMINE per run. "IMAP round trips" counts every command
@@ -323,9 +367,10 @@ is the time spent reading the server's answers, pymap's work included; the rest 
 {table}
 
 {checks} Every message was read as {len(HEADER_FIELDS)} header fields, one UID FETCH per 500 messages;
-a reply needs nothing more, so none was fetched whole (bounces, complaints and matched auto-replies add one
-UID FETCH per batch that has any). Most SQL is the 100 replies' own transactions (record, event, unenroll:
-about 20 statements each, savepoints included); the 9,900 others cost a few queries per batch. With no new
+a reply needs nothing more, so none was fetched whole; every bounce and complaint was (the "fetched whole"
+column: exactly the notices, nothing else), one more UID FETCH per batch that has any. Most SQL is the
+replies' and notices' own transactions (record, event, unenroll: about 20 statements each, savepoints
+included); the others cost a few queries per batch. With no new
 mail, each folder costs one EXAMINE (its UIDNEXT says nothing arrived), and the SQL is loading the mailbox
 and its folder positions and setting its next sync time.
 <!-- /bench:{SECTION} -->"""

@@ -200,7 +200,9 @@ def message_classify(raw: bytes, *, sisimai: list[dict[str, str]] | None = None)
     kind = headers_kind(headers)
     records = sisimai or []
     sure_report = headers.content_type == "multipart/report" or _looks_like_bounce(headers)
-    if kind == SPAM_REPORT or any(r.get("reason") == "feedback" for r in records) or headers.sns_notification:
+    feedback_part = any(part.get_content_type() == "message/feedback-report" for part in parsed.walk())
+    if (kind == SPAM_REPORT or feedback_part or headers.sns_notification
+            or any(r.get("reason") == "feedback" for r in records)):
         spam = _spam_report(parsed, records)
         if spam is not None:
             return Classified(SPAM_REPORT, headers, spam=spam)

@@ -129,3 +129,13 @@ def test_without_perl_sisimai_is_skipped_and_our_readers_answer():
 def test_a_message_sisimai_chokes_on_does_not_lose_the_others():
     results = messages_classify([b"\x00\xff garbage", fixture("bounce_qmail_permanent.eml")])
     assert results[1].bounce.recipients == {CONTACT}
+
+
+def test_a_feedback_report_under_a_wrong_content_type_is_still_a_complaint_not_an_out_of_office():
+    raw = fixture("arf_auto_submitted.eml").replace(
+        b"Content-Type: multipart/report; report-type=feedback-report;", b"Content-Type: multipart/mixed;").replace(
+        b"Return-Path: <>\r\n", b"")
+    assert headers_kind(headers_parse(header_fields_only(raw))) == classify.OUT_OF_OFFICE
+    with without_sisimai():
+        [classified] = messages_classify([raw])
+    assert classified.kind == classify.SPAM_REPORT
