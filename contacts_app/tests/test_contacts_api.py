@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 CONTACT_KEYS = {
     "id", "email", "first_name", "last_name", "job_title", "phone", "company", "owner", "lifecycle_stage",
-    "time_zone", "properties", "email_bounced", "bounce_reason", "unsubscribed", "unsubscribed_sales",
+    "time_zone", "properties", "email_bounced", "bounce_reason", "bounce_code", "unsubscribed", "unsubscribed_sales",
     "marked_spam", "created_at", "updated_at",
 }
 

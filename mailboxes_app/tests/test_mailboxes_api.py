@@ -15,6 +15,7 @@ MAILBOX_KEYS = {
     "id", "owner", "email", "display_name", "is_primary", "provider", "auth", "smtp_host", "smtp_port", "smtp_security",
     "smtp_username", "imap_host", "imap_port", "imap_security", "imap_username", "daily_limit", "minute_limit",
     "status", "status_detail", "verified_at", "verification", "signature_html", "created_at", "updated_at",
+    "sending_paused", "sending_paused_at", "sending_paused_reason",
 }
 SMTP_SECRET = "smtp-Secret-4711"
 IMAP_SECRET = "imap-Secret-0815"

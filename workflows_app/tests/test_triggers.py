@@ -297,7 +297,7 @@ def test_a_hard_bounce_a_spam_complaint_and_an_unsubscribe_fire_property_matches
     }
     bounced, complained, leaving = (contact_create(email=f"{name}@example.com") for name in ("b", "c", "l"))
     drain()
-    bounce_record(message=None, contact=bounced, permanent=True, reason="550 No such user",
+    bounce_record(message=None, contact=bounced, permanent=True, code="user_unknown", text="550 No such user",
                   occurred_at=timezone.now())
     spam_report_record(message=None, contact=complained, occurred_at=timezone.now())
     message = OutboundMessageFactory(enrollment=EnrollmentFactory(contact=leaving))
@@ -308,7 +308,8 @@ def test_a_hard_bounce_a_spam_complaint_and_an_unsubscribe_fire_property_matches
     assert entered(flows["marked_spam"]) == [complained.pk]
     assert entered(flows["unsubscribed_sales"]) == [leaving.pk]
     bounced.refresh_from_db()
-    assert (bounced.email_bounced, bounced.bounce_reason) == (True, "550 No such user")
+    assert (bounced.email_bounced, bounced.bounce_reason, bounced.bounce_code) == (
+        True, "User unknown: 550 No such user", "user_unknown")
 
 
 # --- company changes -------------------------------------------------------------------------------
