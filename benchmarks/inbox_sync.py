@@ -266,8 +266,22 @@ def _measure(mailbox_id: int, *, until_done: bool) -> dict:
         finally:
             waiting[0] += time.perf_counter() - started
 
+    from mailboxes_app.sync import bounces
+
+    sisimai_parse = bounces.sisimai_parse
+    sisimai = [0, 0.0]
+
+    def timed_sisimai(raws: list[bytes]) -> object:
+        started = time.perf_counter()
+        try:
+            return sisimai_parse(raws)
+        finally:
+            sisimai[0] += 1
+            sisimai[1] += time.perf_counter() - started
+
     with count_imap_commands() as commands, CaptureQueriesContext(connection) as queries, \
-            mock.patch.object(imaplib.IMAP4, "_get_response", timed_get_response):
+            mock.patch.object(imaplib.IMAP4, "_get_response", timed_get_response), \
+            mock.patch.object(bounces, "sisimai_parse", timed_sisimai):
         started = time.perf_counter()
         while True:
             report = mailbox_sync(mailbox_id=mailbox_id)
@@ -277,8 +291,10 @@ def _measure(mailbox_id: int, *, until_done: bool) -> dict:
             if not (until_done and report.more):
                 break
         seconds = time.perf_counter() - started
+    sql_seconds = sum(float(query.get("time") or 0) for query in queries.captured_queries)
     return {"seconds": seconds, "imap_seconds": waiting[0], "runs": runs, "new": new, "applied": applied,
-            "bodies": bodies, "commands": commands, "queries": len(queries)}
+            "bodies": bodies, "commands": commands, "queries": len(queries), "sql_seconds": sql_seconds,
+            "sisimai_calls": sisimai[0], "sisimai_seconds": sisimai[1]}
 
 
 def _check(world: dict, *, messages: int, replies: int, first: dict) -> str:
@@ -306,7 +322,9 @@ def _check(world: dict, *, messages: int, replies: int, first: dict) -> str:
         f"Checked afterwards: {recorded:,} InboundMessage rows ({by_kind['reply']} reply, {by_kind['bounce']} bounce, "
         f"{by_kind['spam_report']} spam report, {by_kind['other']:,} other), {events} reply events, {stopped} "
         f"enrollments unenrolled REPLIED; of the {len(expected)} bounces and complaints, {right} were matched to "
-        f"their contact with the expected kind, hard/soft and reason; UID FETCH commands in the first sync: {fetched}."
+        f"their contact with the expected kind, hard/soft and reason; UID FETCH commands in the first sync: {fetched}. "
+        f"Of the first sync's {first['seconds']:.1f} s, SQL took {first['sql_seconds']:.1f} s and Sisimai "
+        f"{first['sisimai_seconds']:.1f} s ({first['sisimai_calls']} perl processes, one per batch with notices)."
     )
 
 
