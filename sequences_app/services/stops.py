@@ -31,7 +31,6 @@ from mailboxes_app.models import OutboundMessage
 from mailboxes_app.sync.bounces import Reason as BounceReason
 from mailboxes_app.sync.bounces import label as bounce_label
 from sequences_app.models import EmailEvent, Enrollment, EnrollmentStep
-from sequences_app.scheduling.sender import RETRY_STEPS
 from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.services.enrollment_state import PAUSABLE, enrollment_pause, enrollments_unenroll
 from workflows_app import events as workflow_events
@@ -164,6 +163,8 @@ def bounce_record(
 
 def _soft_bounce_retry(message: OutboundMessage | None, reason: str, *, delayed: bool, now: datetime) -> dict[str, Any]:
     """The email of a soft bounce goes out again after the 4xx backoff (while its enrollment runs)."""
+    from sequences_app.scheduling.sender import RETRY_STEPS  # the sender imports this module
+
     if message is None:
         return {}
     step = EnrollmentStep.objects.filter(enrollment_id=message.enrollment_id, order=message.step_order)
