@@ -27,7 +27,8 @@ COPY . .
 # Static files are part of the image (WhiteNoise serves them from STATIC_ROOT),
 # so web needs no shared volume for them. var/media must exist and belong to
 # nudge before a named volume is mounted there, or the volume is root-owned.
-RUN python manage.py collectstatic --noinput \
+# collectstatic needs no key of the deployment: DJANGO_DEBUG=1 lets settings load on the development ones.
+RUN DJANGO_DEBUG=1 python manage.py collectstatic --noinput \
     && mkdir -p /app/var/media \
     && chown -R nudge:nudge /app/var
 

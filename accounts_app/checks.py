@@ -15,7 +15,7 @@ def secret_key_is_set(app_configs: Any, **kwargs: Any) -> list[Error]:
         return [
             Error(
                 "SECRET_KEY is the development default.",
-                hint="Set SECRET_KEY (and FIELD_ENCRYPTION_KEYS) in the environment; see .env.example.",
+                hint="Set SECRET_KEY, FIELD_ENCRYPTION_KEYS and LINK_SIGNING_KEYS; see .env.example.",
                 id="nudge.E001",
             )
         ]

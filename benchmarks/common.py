@@ -34,6 +34,12 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 README = REPO / "benchmarks" / "README.md"
+# Benchmarks run outside DEBUG (as production does), where settings need keys of their own; these are the
+# benchmarks', inherited by the worker processes they start. Mail servers are on loopback.
+os.environ.setdefault("SECRET_KEY", "benchmarks-only-secret-key-7f3a")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2htYXJrcy1vbmx5LWZpZWxkLWtleS0zMi1ieXQ=")
+os.environ.setdefault("LINK_SIGNING_KEYS", "benchmarks-only-link-key")
+os.environ.setdefault("MAILBOX_ALLOW_PRIVATE_HOSTS", "1")
 PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable

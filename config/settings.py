@@ -6,8 +6,6 @@ PostgreSQL and Redis for production. See README.md, "Configuration".
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from config import keys
 from config.env import env_bool, env_int, env_list, env_mail_server, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,7 +21,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("NUDGE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-change-me-in-production")
+SECRET_KEY = env_str("SECRET_KEY", "") or (keys.DEVELOPMENT_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Behind a TLS-terminating proxy (docker-compose, a load balancer) set these on.
@@ -147,12 +146,26 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# --- Secrets at rest ------------------------------------------------------------
+# --- Secrets at rest and signed links -------------------------------------------
 # Fernet keys for mailbox passwords; the first encrypts, all decrypt (rotation:
-# put the new key first). Without one, a key is derived from SECRET_KEY.
-FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or [
-    base64.urlsafe_b64encode(hashlib.sha256(("nudge-fields:" + SECRET_KEY).encode()).digest()).decode()
+# put the new key first).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or ([keys.DEVELOPMENT_FIELD_KEY] if DEBUG else [])
+# Keys for the unsubscribe, open and click links inside emails: the first signs, all verify (rotation: put a
+# new key first, keep the old one as long as LINK_MAX_AGE_DAYS so links already sent keep working).
+LINK_SIGNING_KEYS = env_list("LINK_SIGNING_KEYS", []) or ([keys.DEVELOPMENT_LINK_KEY] if DEBUG else [])
+# A link inside an email stops working this long after the email was rendered.
+LINK_MAX_AGE_DAYS = env_int("LINK_MAX_AGE_DAYS", 365)
+# Outside DEBUG Nudge refuses to start on the published development keys, and derives none from SECRET_KEY.
+_missing_keys = [
+    name for name, value in (
+        ("SECRET_KEY", SECRET_KEY), ("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS),
+        ("LINK_SIGNING_KEYS", LINK_SIGNING_KEYS),
+    ) if not value
 ]
+if SECRET_KEY == keys.DEVELOPMENT_SECRET_KEY and not DEBUG:
+    _missing_keys.insert(0, "SECRET_KEY (not the development default)")
+if _missing_keys:
+    raise ImproperlyConfigured(keys.missing_keys_message(_missing_keys))
 
 # --- Mailbox servers --------------------------------------------------------------------
 # Mailbox SMTP/IMAP hosts on loopback, link-local or private ranges are refused unless this is on:

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mailboxes_app.models import OutboundMessage
-from sequences_app.rendering import CLICK_SALT, OPEN_SALT, UNSUBSCRIBE_SALT
+from sequences_app.rendering import CLICK_SALT, OPEN_SALT, UNSUBSCRIBE_SALT, unsign_link
 from sequences_app.services.engagement import message_clicked, message_opened, message_unsubscribe
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -18,7 +18,9 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 
 def _message(token: str, salt: str) -> tuple[OutboundMessage, object]:
     try:
-        value = signing.loads(token, salt=salt)
+        value = unsign_link(token, salt=salt)
+    except signing.SignatureExpired as exc:
+        raise Http404("This link has expired.") from exc
     except signing.BadSignature as exc:
         raise Http404("This link is not valid.") from exc
     message_pk = value["m"] if isinstance(value, dict) else value

@@ -18,6 +18,7 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from html.parser import HTMLParser
@@ -38,6 +39,24 @@ from sequences_app.tokens import token_value, tokens_in, tokens_render
 UNSUBSCRIBE_SALT = "nudge.unsubscribe"
 CLICK_SALT = "nudge.click"
 OPEN_SALT = "nudge.open"
+
+
+def sign_link(value: object, *, salt: str) -> str:
+    """A signed, timestamped token for a link inside an email, under the first of LINK_SIGNING_KEYS."""
+    return signing.dumps(value, key=settings.LINK_SIGNING_KEYS[0], salt=salt, compress=True)
+
+
+def unsign_link(token: str, *, salt: str) -> object:
+    """The value of a link's token; signing.SignatureExpired past LINK_MAX_AGE_DAYS, BadSignature if forged.
+
+    Every key in LINK_SIGNING_KEYS verifies, so a rotated-out key keeps the links it signed alive.
+    """
+    keys = settings.LINK_SIGNING_KEYS
+    return signing.loads(
+        token, key=keys[0], fallback_keys=keys[1:], salt=salt, max_age=timedelta(days=settings.LINK_MAX_AGE_DAYS)
+    )
+
+
 _HREF = re.compile(r'(<a\b[^>]*?\bhref=")(https?://[^"]+)(")', re.IGNORECASE)
 
 
@@ -110,7 +129,7 @@ def email_render(*, enrollment: Enrollment, step: dict[str, Any], message_pk: in
         subject = f"Re: {first_subject}" if settings_.threaded_follow_ups else first_subject
     elif not subject:
         subject = _opening_subject(enrollment, step)
-    unsubscribe_url = absolute_url("unsubscribe", signing.dumps(message_pk, salt=UNSUBSCRIBE_SALT, compress=True))
+    unsubscribe_url = absolute_url("unsubscribe", sign_link(message_pk, salt=UNSUBSCRIBE_SALT))
     html = sanitize_email_html(body)
     if enrollment.mailbox is not None and enrollment.mailbox.signature_html:
         html += '<div class="signature">' + sanitize_email_html(enrollment.mailbox.signature_html) + "</div>"
@@ -122,7 +141,7 @@ def email_render(*, enrollment: Enrollment, step: dict[str, Any], message_pk: in
     )
     text = html_to_text(html)
     if settings_.track_opens:
-        pixel = absolute_url("track-open", signing.dumps(message_pk, salt=OPEN_SALT, compress=True))
+        pixel = absolute_url("track-open", sign_link(message_pk, salt=OPEN_SALT))
         html += f'<img src="{pixel}" width="1" height="1" alt="">'
     if "<style" in html:
         html = css_inline.inline(html)
@@ -195,7 +214,7 @@ def absolute_url(name: str, token: str) -> str:
 
 
 def click_url(message_pk: int, url: str) -> str:
-    return absolute_url("track-click", signing.dumps({"m": message_pk, "u": url}, salt=CLICK_SALT, compress=True))
+    return absolute_url("track-click", sign_link({"m": message_pk, "u": url}, salt=CLICK_SALT))
 
 
 class _TextExtractor(HTMLParser):
