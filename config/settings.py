@@ -24,11 +24,38 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "") or (keys.DEVELOPMENT_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-# Behind a TLS-terminating proxy (docker-compose, a load balancer) set these on.
-if env_bool("BEHIND_TLS_PROXY", False):
+# --- HTTPS ------------------------------------------------------------------------------
+# Behind a TLS-terminating proxy (docker-compose, a load balancer) set BEHIND_TLS_PROXY and SECURE_COOKIES on.
+# The proxy's X-Forwarded-Proto then says whether the request came over HTTPS, and (NUM_PROXIES below) its
+# X-Forwarded-For who sent it; without a proxy neither header is believed.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Plain-HTTP requests are redirected to HTTPS (behind the proxy, by default).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", BEHIND_TLS_PROXY)
+# HSTS: browsers use HTTPS only, for a year by default behind the proxy; 0 sends no header.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if BEHIND_TLS_PROXY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Content-Security-Policy on every page (django-csp): scripts only from Nudge's own static files (htmx and
+# Quill are vendored), no inline script or event handler; inline styles stay allowed (Quill and htmx set
+# them); images also from https: (email bodies in previews show their own images).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 # Public base URL used for links inside emails (unsubscribe, tracking, documents).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -46,6 +73,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "corsheaders",
+    "csp",
     "accounts_app",
     "contacts_app",
     "mailboxes_app",
@@ -67,6 +95,7 @@ MIDDLEWARE = [
     "accounts_app.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -323,6 +352,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set (choice sets shared by several fields, or fields of one name with different sets).
+    "ENUM_NAME_OVERRIDES": {
+        "MailboxSecurityEnum": "mailboxes_app.models.Security",
+        "MailboxStatusEnum": "mailboxes_app.models.Mailbox.Status",
+        "StepTypeEnum": "sequences_app.models.StepType",
+    },
 }
 
 LOGGING = {

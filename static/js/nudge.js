@@ -53,6 +53,13 @@
     document.querySelectorAll("dialog[data-open-on-load]").forEach(function (d) { openDialog(d); });
   });
 
+  // ---- <select data-autosubmit> submits its form when changed (no inline handlers: the CSP forbids them).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-autosubmit]") && event.target.form) {
+      event.target.form.requestSubmit ? event.target.form.requestSubmit() : event.target.form.submit();
+    }
+  });
+
   // ---- Menus (<details class="menu">) close on Esc and outside clicks.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
