@@ -7,6 +7,7 @@ PostgreSQL and Redis for production. See README.md, "Configuration".
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,9 @@ if BEHIND_TLS_PROXY:
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Plain-HTTP requests are redirected to HTTPS (behind the proxy, by default).
+# Proxies in front of Nudge that append to X-Forwarded-For (the client is the NUM_PROXIES-th address from the
+# right); without BEHIND_TLS_PROXY the header is never believed, so a client cannot pick its own address.
+NUM_PROXIES = env_int("NUM_PROXIES", 1) if BEHIND_TLS_PROXY else 0
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", BEHIND_TLS_PROXY)
 # HSTS: browsers use HTTPS only, for a year by default behind the proxy; 0 sends no header.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if BEHIND_TLS_PROXY else 0)
@@ -74,6 +78,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "corsheaders",
     "csp",
+    "axes",
     "accounts_app",
     "contacts_app",
     "mailboxes_app",
@@ -96,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: it turns a login refused for too many failures (page or API) into the lockout answer.
+    "axes.middleware.AxesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -147,6 +154,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes counts failed logins (the login page, the admin's, POST /api/v1/auth/token/) in the database,
+# so every web process shares the count: LOGIN_FAILURE_LIMIT failures for one username, or from one client
+# address, lock that username or address out for LOGIN_LOCKOUT_MINUTES. Successful logins are never counted
+# and clear the username's failures.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts_app.lockout.lockout_response"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -341,6 +360,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.errors.api_exception_handler",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles tell clients apart by address: X-Forwarded-For only behind the configured proxy.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Nudge API",
@@ -370,6 +391,8 @@ LOGGING = {
     "loggers": {
         # flufl.bounce narrates every bounce it parses at INFO.
         "flufl.bounce": {"level": "WARNING"},
+        # axes narrates every failed login at INFO.
+        "axes": {"level": "WARNING"},
         # Beat's "Sending due task" and the worker's "received"/"succeeded" for the ticks, every 2 s.
         **{
             name: {"filters": ["tick_chatter_to_debug"]}

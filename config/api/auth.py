@@ -1,5 +1,11 @@
 """`POST /api/v1/auth/token/`: trade a username and password for an API token.
 
+Failed attempts are counted by django-axes per username and per client
+address, shared by every process (the database), as on the login page; a
+locked-out username or address gets 429 LOGIN_LOCKED_OUT (accounts_app.lockout).
+Successful logins are never limited, so an integration may fetch tokens for
+as many users as it provisions.
+
 Private app tokens (`Authorization: Bearer <token>`) are checked in
 config.api.authentication (a module DRF's settings can import without
 importing its views, which this one does); their OpenAPI scheme is here.
@@ -16,15 +22,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
-
-
-class TokenThrottle(AnonRateThrottle):
-    """Password guessing costs time: a few tries per minute per client address."""
-
-    scope = "auth-token"
-    rate = "20/min"
 
 
 class TokenObtainView(APIView):
@@ -33,7 +31,7 @@ class TokenObtainView(APIView):
     # No authenticators: a browser's session cookie must not turn this into a CSRF-checked request.
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [TokenThrottle]
+    throttle_classes: list = []
     serializer_class = AuthTokenSerializer
 
     @extend_schema(
@@ -42,7 +40,8 @@ class TokenObtainView(APIView):
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        # Django's request, not DRF's: axes marks a lockout on it, and its middleware answers for it.
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
