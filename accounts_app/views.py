@@ -49,6 +49,7 @@ from accounts_app.services import (
     user_update,
 )
 from config.errors import ServiceError, ValidationFailed
+from config.params import ids, whole_number
 from mailboxes_app.oauth.providers import oauth_providers, redirect_uri
 from sequences_app.page_messages import service_error_text
 
@@ -187,11 +188,11 @@ def settings_portal(request: HttpRequest) -> HttpResponse:
     limits: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for tier in ("professional", "enterprise"):
-        raw = request.POST.get(f"send_limit_{tier}", "").strip()
-        try:
-            limits[tier] = int(raw)
-        except ValueError:
+        number = whole_number(request.POST.get(f"send_limit_{tier}", ""))
+        if number is None:
             errors[f"send_limits.{tier}"] = ["Enter a whole number."]
+        else:
+            limits[tier] = number
     data["send_limits"] = limits
     if not errors:
         try:
@@ -273,7 +274,7 @@ def settings_me(request: HttpRequest) -> HttpResponse:
 
 
 def _ints(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.isdigit()]
+    return ids(values)
 
 
 @login_required

@@ -16,6 +16,8 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
+from config.params import whole_number
+
 PER_PAGE = 50
 COUNT_CAP = 10_000
 
@@ -99,8 +101,8 @@ def sorted_from_matches(queryset: QuerySet[Any]) -> QuerySet[Any]:
 
 
 def page_number(params: QueryDict) -> int:
-    raw = params.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+    number = whole_number(params.get("page", "1"))
+    return max(1, min(number, 100_000)) if number is not None else 1
 
 
 def paginate(

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from accounts_app.models import PortalSettings
 from config.errors import ServiceError
 from config.paging import paginate
+from config.params import id_or_none
 from contacts_app import forms, import_jobs, importing, services
 from contacts_app import page_selectors as pages
 from contacts_app.models import (
@@ -47,10 +48,6 @@ STANDING_LABELS = {
 NEWEST = ("created_at", "id")
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def _sequence_choices(user: Any) -> list[Any]:
     return list(sequences_visible_to(user).only("id", "name").order_by("name"))
 
@@ -61,7 +58,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
     filters = {
         "search": params.get("q", "").strip(),
         "stage": params.get("stage", ""),
-        "owner": _int_or_none(params.get("owner")),
+        "owner": id_or_none(params.get("owner")),
     }
     page = paginate(pages.contacts_index(**filters).order_by("-created_at", "-id"), params, keyset=NEWEST,
                     filtered=any(filters.values()))

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import ServiceError
+from config.params import whole_number
 from mailboxes_app.breaker import breaker_figures, mailbox_sending_resume
 from mailboxes_app.models import Mailbox, Security
 from mailboxes_app.oauth.connect import oauth_authorization_start, oauth_callback
@@ -43,9 +44,9 @@ def _fields(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
     values: dict[str, Any] = {name: data.get(name, "").strip() for name in TEXT_FIELDS}
     errors: dict[str, list[str]] = {}
     for name in PORT_FIELDS:
-        raw = data.get(name, "").strip()
-        if raw.isdigit() and 0 < int(raw) < 65536:
-            values[name] = int(raw)
+        port = whole_number(data.get(name, ""), high=65535)
+        if port:
+            values[name] = port
         else:
             errors[name] = ["Enter a port number from 1 to 65535."]
     for name in ("smtp_security", "imap_security"):
@@ -54,13 +55,13 @@ def _fields(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
         if data.get(name):
             values[name] = data[name]
     cap = data.get("daily_limit", "").strip()
-    if cap and not cap.isdigit():
-        errors["daily_limit"] = ["Enter a whole number, or leave empty for the seat's limit."]
-    values["daily_limit"] = int(cap) if cap.isdigit() else None
+    values["daily_limit"] = whole_number(cap, high=1_000_000)
+    if cap and values["daily_limit"] is None:
+        errors["daily_limit"] = ["Enter a whole number up to 1,000,000, or leave empty for the seat's limit."]
     per_minute = data.get("minute_limit", "").strip()
-    if per_minute and not (per_minute.isdigit() and int(per_minute) >= 1):
+    values["minute_limit"] = whole_number(per_minute, high=1_000_000) or None
+    if per_minute and values["minute_limit"] is None:
         errors["minute_limit"] = ["Enter a whole number from 1, or leave empty for no per-minute cap."]
-    values["minute_limit"] = int(per_minute) if per_minute.isdigit() and int(per_minute) >= 1 else None
     if not values["email"]:
         errors["email"] = ["Enter the mailbox's email address."]
     if not values["smtp_host"]:

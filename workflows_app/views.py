@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts_app.models import User
 from config.errors import ServiceError
 from config.paging import paginate
+from config.params import id_or_none
 from contacts_app.filters import BOOLEAN_FIELDS, ID_FIELDS, OPERATORS, TEXT_FIELDS
 from contacts_app.models import Contact, ContactList
 from sequences_app.models import Priority, Sequence, StepType
@@ -138,7 +139,7 @@ def _editor(request: HttpRequest, workflow: Workflow | None) -> HttpResponse:
                 return redirect("workflows:index")
     else:
         sequence_id = request.GET.get("sequence", "")
-        form = form_initial(workflow, sequence_id=int(sequence_id) if sequence_id.isdigit() else None)
+        form = form_initial(workflow, sequence_id=id_or_none(sequence_id))
     rest = errors_for_form(form, errors)
     context = {"form": form, "workflow": workflow, "errors": rest, "error": error, "may_edit": may_edit,
                "enterprise_note": ENTERPRISE_NOTE, **_choices(request)}

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts_app.models import PortalSettings
 from config.errors import ServiceError
 from config.paging import COUNT_CAP, count_up_to, sorted_from_matches
+from config.params import id_or_none, ids
 from contacts_app.models import Contact
 from sequences_app.enroll_form import EnrollDraft
 from sequences_app.models import FollowUpDays, Sequence, StepType
@@ -93,7 +94,7 @@ def _review_context(
     by_id = {contact.pk: contact for contact in on_screen}
     base = draft.base_steps(sequence)
     focus_contact = None
-    if draft.focus != "all" and draft.focus.isdigit() and int(draft.focus) in by_id:
+    if draft.focus != "all" and id_or_none(draft.focus) in by_id:
         focus_contact = int(draft.focus)
     else:
         draft.focus = "all"
@@ -178,7 +179,7 @@ def enroll_submit(request: HttpRequest) -> HttpResponse:
     sequence = _sequence_for(request, draft.sequence_id)
     selected = draft.selected_ids()
     only = draft.focus if request.POST.get("only") else None
-    only_id = int(only) if only and only.isdigit() and int(only) in selected else None
+    only_id = id_or_none(only) if id_or_none(only) in selected else None
     kwargs = draft.service_kwargs(sequence=sequence, selected=selected, only=only_id)
     if draft.form_errors:
         return render(request, "enroll/review.html", _review_context(request, draft), status=400)
@@ -210,7 +211,7 @@ def enroll_submit(request: HttpRequest) -> HttpResponse:
 def enroll_pick_contacts(request: HttpRequest) -> HttpResponse:
     """htmx: the right-hand panel's contact search; ticked contacts stay ticked and on top."""
     data = request.POST if request.method == "POST" else request.GET
-    chosen_ids = [int(v) for v in data.getlist("contacts") if v.isdigit()][:200]
+    chosen_ids = ids(data.getlist("contacts"))[:200]
     chosen = list(Contact.objects.filter(pk__in=chosen_ids).select_related("company"))
     query = data.get("q", "").strip()[:200]
     found = Contact.objects.select_related("company").exclude(pk__in=chosen_ids)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts_app.models import Team, User
 from config.errors import ServiceError
 from config.paging import paginate
+from config.params import id_or_none, ids, whole_number
 from sequences_app.analytics import sequence_performance
 from sequences_app.models import Enrollment, EnrollmentStep, FollowUpDays, Priority, Sequence, StepType
 from sequences_app.page_messages import service_error_text
@@ -53,7 +54,7 @@ SETTING_LABELS = {
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
+    return id_or_none(value)
 
 
 def _minutes_text(minutes: int | None) -> str:
@@ -118,11 +119,12 @@ def _payload(data: QueryDict) -> dict[str, Any]:
     for position, index in enumerate(indexes, start=1):
         prefix = f"steps-{index}-"
         delay = data.get(prefix + "delay_days", "0").strip()
+        days = whole_number(delay, high=10_000)  # else the raw text, which the service refuses with its message
         steps.append(
             {
                 "order": position,
                 "type": data.get(prefix + "type", ""),
-                "delay_days": int(delay) if delay.isdigit() else delay,
+                "delay_days": delay if days is None else days,
                 "subject": data.get(prefix + "subject", ""),
                 "body_html": data.get(prefix + "body_html", ""),
                 "title": data.get(prefix + "title", ""),
@@ -153,8 +155,8 @@ def _payload(data: QueryDict) -> dict[str, Any]:
 def _sharing(data: QueryDict) -> dict[str, Any]:
     return {
         "visibility": data.get("visibility", ""),
-        "users": [int(v) for v in data.getlist("shared_users") if v.isdigit()],
-        "teams": [int(v) for v in data.getlist("shared_teams") if v.isdigit()],
+        "users": ids(data.getlist("shared_users")),
+        "teams": ids(data.getlist("shared_teams")),
     }
 
 

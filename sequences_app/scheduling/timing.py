@@ -54,7 +54,11 @@ class ProjectedStep:
 
 
 def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
-    """A naive local wall-clock time in `tz` as an aware UTC instant."""
+    """A naive local wall-clock time in `tz` as an aware UTC instant.
+
+    OverflowError for a time whose UTC instant falls outside years 1 to 9999
+    (0001-01-01 00:00 in Helsinki): callers bound what they accept first.
+    """
     return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
@@ -81,7 +85,12 @@ def next_eligible_day(day: date, rules: FollowUpRules) -> date:
 
 
 def follow_up_at(*, previous_done_at: datetime, delay_days: int, tz: ZoneInfo, rules: FollowUpRules) -> datetime:
-    """When a step after the first runs, given when the previous step was done."""
+    """When a step after the first runs, given when the previous step was done.
+
+    Raises ValueError (not OverflowError) when the answer would pass the end of the calendar.
+    """
+    if previous_done_at.astimezone(UTC) > LATEST - timedelta(days=delay_days + _MAX_DAYS_AHEAD + 2):
+        raise ValueError("A follow-up this far ahead is past the end of the calendar.")
     local = previous_done_at.astimezone(tz)
     wall_clock = local.time().replace(tzinfo=None)
     day = next_eligible_day(local.date() + timedelta(days=delay_days), rules)
@@ -94,6 +103,10 @@ def follow_up_at(*, previous_done_at: datetime, delay_days: int, tz: ZoneInfo, r
             day = next_eligible_day(day + timedelta(days=1), rules)
             wall_clock = _minute_to_time(start)
     return to_utc(datetime.combine(day, wall_clock), tz)
+
+
+# The last instant schedule arithmetic starts from: a year of day-hunting and any delay still fit before 9999.
+LATEST = datetime(9990, 1, 1, tzinfo=UTC)
 
 
 def project_schedule(

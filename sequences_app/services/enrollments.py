@@ -67,6 +67,8 @@ EMAIL_OVERRIDE_FIELDS = {"subject", "body_html", "delay_days"}
 TASK_OVERRIDE_FIELDS = {"title", "notes", "priority", "delay_days", "subject", "body_html"}
 # A send-later time this far in the past is taken as "now" (the form took a moment to submit).
 SEND_AT_GRACE = timedelta(minutes=1)
+# How far ahead a first email may be scheduled: beyond it, a date is a typo (or a probe), not a plan.
+SEND_AT_MAX_AHEAD = timedelta(days=365)
 
 MESSAGES = {
     "CONTACT_NOT_FOUND": "There is no contact with this id.",
@@ -393,8 +395,17 @@ def _check_send_at(
     zones = {time_zone} if time_zone else {contact.time_zone or portal.time_zone for contact in contacts}
     for zone in sorted(zones):
         tz = ZoneInfo(zone if _is_time_zone(zone) else portal.time_zone)
-        if to_utc(send_at, tz) < now - SEND_AT_GRACE:
+        try:
+            at = to_utc(send_at, tz)
+        except OverflowError:  # 0001-01-01 east of UTC, or 9999-12-31 west of it: outside any calendar
+            at = None
+        if (at is None and send_at < now.replace(tzinfo=None)) or (at is not None and at < now - SEND_AT_GRACE):
             raise ServiceError("SEND_AT_IN_PAST", f"{send_at:%Y-%m-%d %H:%M} in {tz.key} is already past.")
+        if at is None or at > now + SEND_AT_MAX_AHEAD:
+            raise ServiceError(
+                "SEND_AT_TOO_FAR",
+                f"{send_at:%Y-%m-%d %H:%M} in {tz.key} is more than a year ahead; choose a nearer time.",
+            )
 
 
 # --- Per-contact rules ----------------------------------------------------------------------

@@ -1,17 +1,20 @@
 """Booked meetings, and the enrollments they stop."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts_app.models import User
-from config.errors import NotAllowed
+from config.errors import NotAllowed, ValidationFailed
 from contacts_app.models import Contact
 from sequences_app.models import EmailEvent, Enrollment, Meeting
 from sequences_app.sequence_settings import SequenceSettings
 from sequences_app.services.enrollment_state import enrollments_unenroll
+
+# A meeting's date beyond this either way is a typo; it also keeps every date inside the calendar's years.
+MEETING_RANGE = timedelta(days=3653)
 
 
 @transaction.atomic
@@ -29,6 +32,10 @@ def meeting_record(
     if user is not None and user.pk != caller.pk and not caller.is_staff:
         raise NotAllowed("PERMISSION_DENIED", "Only an admin may record a meeting for another user.")
     now = now or timezone.now()
+    if abs(starts_at - now) > MEETING_RANGE:
+        raise ValidationFailed(
+            "A meeting is dated within ten years of today.", fields={"starts_at": ["Enter a date within ten years."]}
+        )
     meeting = Meeting.objects.create(contact=contact, user=user, starts_at=starts_at, title=title)
     enrollment = Enrollment.objects.filter(contact=contact, status__in=Enrollment.LIVE_STATUSES).first()
     EmailEvent.objects.create(

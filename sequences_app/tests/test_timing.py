@@ -153,3 +153,12 @@ def test_a_projection_from_a_later_start_step_runs_that_step_first():
         "2026-11-28T12:00:00+02:00",
         "2026-11-30T12:00:00+02:00",
     ]
+
+
+def test_schedule_arithmetic_at_the_end_of_the_calendar_is_a_value_error_not_an_overflow():
+    from sequences_app.scheduling.timing import follow_up_at
+
+    rules = FollowUpRules(follow_up_days="EVERYDAY")
+    with pytest.raises(ValueError, match="past the end of the calendar"):
+        follow_up_at(previous_done_at=datetime(9999, 12, 1, tzinfo=UTC), delay_days=30, tz=ZoneInfo("Etc/GMT+12"),
+                     rules=rules)
