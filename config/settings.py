@@ -373,6 +373,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Error responses with the envelope on every operation; fields not everyone gets are optional.
+        "config.api.schema.declare_errors",
+    ],
     # One name per choice set (choice sets shared by several fields, or fields of one name with different sets).
     "ENUM_NAME_OVERRIDES": {
         "MailboxSecurityEnum": "mailboxes_app.models.Security",
