@@ -24,7 +24,7 @@ SETTINGS = ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_S
 def _env(**overrides: str) -> dict[str, str]:
     names = {line.split("=", 1)[0].lstrip("# ") for line in (ROOT / ".env.example").read_text().splitlines()
              if re.match(r"^#? ?[A-Z_]+=", line)}
-    env = {key: value for key, value in os.environ.items() if key not in names and key != "DJANGO_DEBUG"}
+    env = {key: value for key, value in os.environ.items() if key not in names and not key.startswith("DJANGO_")}
     return {**env, **KEYS, "DJANGO_SETTINGS_MODULE": "config.settings", **overrides}
 
 

@@ -60,6 +60,11 @@
     }
   });
 
+  // ---- <input data-select-on-focus> selects its text when focused (a token to copy).
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
+  });
+
   // ---- Menus (<details class="menu">) close on Esc and outside clicks.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
