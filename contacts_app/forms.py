@@ -16,6 +16,7 @@ from django.db.models.functions import Lower
 
 from accounts_app.models import User
 from config.errors import ServiceError
+from config.params import id_or_none
 from contacts_app.models import Company, Contact
 
 
@@ -33,7 +34,7 @@ class CompanyNameField(forms.CharField):
         text = (super().clean(value) or "").strip()
         if not text:
             return None
-        found = (Company.objects.filter(pk=int(text)) if text.isdigit()
+        found = (Company.objects.filter(pk=id_or_none(text)) if text.isascii() and text.isdigit()
                  else Company.objects.annotate(lower=Lower("name")).filter(lower=text.lower()).order_by("pk"))
         company = found.first()
         if company is None:

@@ -36,6 +36,7 @@ from django.utils import timezone
 from accounts_app.models import User
 from accounts_app.services import iana_time_zones
 from config.errors import ValidationFailed
+from config.params import id_or_none
 from contacts_app.models import Company, Contact
 from contacts_app.services import (
     MAX_PROPERTY_TEXT,
@@ -374,14 +375,14 @@ def _parse(number: int, record: list[str], columns: list[tuple[str, str]]) -> tu
             else:
                 row.values[key] = zone
         elif key == "company":
-            if value.isdigit():
-                row.company_id = int(value)
+            if id_or_none(value) is not None:
+                row.company_id = id_or_none(value)
             else:
                 row.company_name = value[:255]
         elif key == "company_id":
-            if not value.isdigit():
+            if id_or_none(value) is None:
                 return row, f"company_id {value!r} is not a number.", warnings
-            row.company_id = int(value)
+            row.company_id = id_or_none(value)
         elif key == "company_domain":
             row.company_domain = domain_normalize(value)
         elif key == "owner":

@@ -155,13 +155,13 @@ def _oauth_mailbox_form(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
     if request.method == "POST":
         values["display_name"] = request.POST.get("display_name", "").strip()
         cap = request.POST.get("daily_limit", "").strip()
-        if cap and not cap.isdigit():
-            errors["daily_limit"] = ["Enter a whole number, or leave empty for the seat's limit."]
-        values["daily_limit"] = int(cap) if cap.isdigit() else None
+        values["daily_limit"] = whole_number(cap, high=1_000_000)
+        if cap and values["daily_limit"] is None:
+            errors["daily_limit"] = ["Enter a whole number up to 1,000,000, or leave empty for the seat's limit."]
         per_minute = request.POST.get("minute_limit", "").strip()
-        if per_minute and not (per_minute.isdigit() and int(per_minute) >= 1):
+        values["minute_limit"] = whole_number(per_minute, high=1_000_000) or None
+        if per_minute and values["minute_limit"] is None:
             errors["minute_limit"] = ["Enter a whole number from 1, or leave empty for no per-minute cap."]
-        values["minute_limit"] = int(per_minute) if per_minute.isdigit() and int(per_minute) >= 1 else None
         if not errors:
             try:
                 mailbox_update(mailbox=mailbox, data=values)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from rest_framework import serializers
 
 from config.api.fields import MAX_ID
+from config.params import id_or_none, whole_number
 from sequences_app.models import Enrollment, EnrollmentStep, Task
 from sequences_app.scheduling.timing import ProjectedStep
 from sequences_app.services.enrollments import ContactOverride, EnrollmentResult, RecordRef
@@ -54,7 +55,7 @@ class StepEditsField(serializers.DictField):
         edits = super().to_internal_value(data)
         result = {}
         for key, value in edits.items():
-            if not str(key).isdigit() or not 1 <= int(key) <= 1000:
+            if whole_number(str(key), high=1000) in (None, 0):
                 raise serializers.ValidationError(f"{key!r} is not a step number.")
             result[int(key)] = value
         return result
@@ -92,7 +93,7 @@ class EnrollmentRequestSerializer(serializers.Serializer):
     def validate_contact_overrides(self, value: dict[str, dict[str, Any]]) -> dict[int, ContactOverride]:
         overrides = {}
         for key, override in value.items():
-            if not str(key).isdigit() or not 1 <= int(key) <= MAX_ID:
+            if id_or_none(str(key)) is None:
                 raise serializers.ValidationError(f"{key!r} is not a contact id.")
             overrides[int(key)] = ContactOverride(token_values=override["token_values"], steps=override["steps"])
         return overrides

@@ -101,3 +101,13 @@ def test_mailbox_ports_and_caps_of_any_shape_are_form_errors(rep_client, value):
     answer = rep_client.post("/mailboxes/new/", form)
     assert answer.status_code == 400
     assert "Enter a port number from 1 to 65535." in answer.content.decode()
+
+
+@pytest.mark.parametrize("key", ["²", "99999999999999999999999", "0"])
+def test_a_step_number_or_contact_id_of_any_shape_in_overrides_is_a_validation_error(api, sequence, key):
+    contact = ContactFactory()
+    for payload in ({"step_overrides": {key: {"subject": "x"}}}, {"contact_overrides": {key: {}}}):
+        answer = api.post(f"/api/v1/sequences/{sequence.pk}/enrollments/",
+                          {"contacts": [contact.pk], "dry_run": True, **payload}, format="json")
+        assert answer.status_code == 400, answer.content
+        assert answer.json()["code"] == "VALIDATION_ERROR"
