@@ -14,6 +14,7 @@ Exits non-zero, with the processes' logs, on any failure; stops what it started.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -89,6 +90,9 @@ def main() -> int:
         **os.environ,
         "DJANGO_DEBUG": "0",
         "SECRET_KEY": "smoke-run-" + os.urandom(16).hex(),
+        # Outside DEBUG settings refuse to start without these too (nothing is derived from SECRET_KEY).
+        "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "LINK_SIGNING_KEYS": "smoke-links-" + os.urandom(16).hex(),
         "NUDGE_VAR_DIR": str(tmp),
         "SITE_URL": f"http://127.0.0.1:{web_port}",
         "SCHEDULER_TICK_SECONDS": "1",
