@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytz
+from csp.decorators import csp_replace, csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -277,6 +278,11 @@ def _ints(values: list[str]) -> list[int]:
     return ids(values)
 
 
+# Office.js comes from Microsoft's CDN (Office requires it): the one script source beyond Nudge's own.
+OFFICE_JS = {"script-src": ["'self'", "https://appsforoffice.microsoft.com"]}
+
+
+@csp_update(OFFICE_JS)
 @login_required
 @require_http_methods(["GET", "POST"])
 def extension_connect(request: HttpRequest) -> HttpResponse:
@@ -322,6 +328,8 @@ def extension_connect(request: HttpRequest) -> HttpResponse:
 
 
 @xframe_options_exempt
+@csp_update(OFFICE_JS)
+@csp_replace({"frame-ancestors": None})  # Outlook frames the task pane
 def addin_outlook(request: HttpRequest) -> HttpResponse:
     """Nudge for Outlook's task pane: Outlook frames it, and it signs in with its own token, not this session."""
     return render(request, "addin/outlook_taskpane.html")

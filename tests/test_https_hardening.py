@@ -90,3 +90,10 @@ def test_no_template_has_an_inline_script_or_event_handler():
         if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+\s*=", text):
             offenders.append(template.relative_to(ROOT).as_posix())
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_the_outlook_task_pane_may_load_office_js_and_be_framed_by_outlook(client):
+    policy = client.get("/addin/outlook/").headers["Content-Security-Policy"]
+    assert "https://appsforoffice.microsoft.com" in policy.split("script-src", 1)[1].split(";", 1)[0]
+    assert "frame-ancestors" not in policy
