@@ -30,6 +30,8 @@ venv install: $(STAMP) $(MO_FILES)
 
 messages: $(MO_FILES)
 
+# manage.py loads settings, which outside DEBUG need the deployment's own keys; compiling needs none.
+$(MO_FILES): export DJANGO_DEBUG := 1
 $(MO_FILES): %.mo: %.po | $(STAMP)
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
