@@ -124,9 +124,86 @@ def service_errors_to_form(form: forms.Form, error: ServiceError) -> None:
     fields = error.extra.get("fields") or {}
     placed = False
     for name, problems in fields.items():
-        target = name if name in form.fields else None
+        # A custom object's "properties.plan" is the form's "plan"; a schema's "properties.0.type" its "properties".
+        tail = name.removeprefix("properties.")
+        target = name if name in form.fields else tail if tail in form.fields else (
+            "properties" if name.startswith("properties") and "properties" in form.fields else None)
         for problem in problems:
             form.add_error(target, problem)
             placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+class ObjectSchemaForm(forms.Form):
+    """A custom object type; its properties are typed one per line: `plan enumeration starter, team`."""
+
+    label = forms.CharField(label="Label", max_length=120, help_text="What the sidebar shows, e.g. Subscriptions.")
+    name = forms.SlugField(label="Name", max_length=64,
+                           help_text="Lower-case letters, digits and _; used in addresses and the API.")
+    properties = forms.CharField(
+        label="Properties", required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=("One per line: a name, a type (string, number, boolean, date, datetime or enumeration) and, "
+                   "for enumeration, its options separated by commas — e.g. “plan enumeration starter, team”."),
+    )
+
+    def clean_properties(self) -> list[dict[str, Any]]:
+        parsed: list[dict[str, Any]] = []
+        for line in self.cleaned_data["properties"].splitlines():
+            parts = line.strip().split(None, 2)
+            if not parts:
+                continue
+            if len(parts) < 2:
+                raise forms.ValidationError(f"“{line.strip()}” needs a name and a type.")
+            prop: dict[str, Any] = {"name": parts[0], "type": parts[1].lower()}
+            if len(parts) == 3:
+                prop["options"] = [option.strip() for option in parts[2].split(",") if option.strip()]
+            parsed.append(prop)
+        return parsed
+
+    @staticmethod
+    def initial_for(schema: Any) -> dict[str, Any]:
+        lines = [" ".join([p["name"], p["type"], ", ".join(p.get("options") or [])]).strip()
+                 for p in schema.properties]
+        return {"label": schema.label, "name": schema.name, "properties": "\n".join(lines)}
+
+
+def custom_object_form(schema: Any, *args: Any, **kwargs: Any) -> forms.Form:
+    """A form with one field per schema property, of the property's type."""
+    form = forms.Form(*args, **kwargs)
+    for prop in schema.properties:
+        label = prop.get("label") or prop["name"].replace("_", " ").capitalize()
+        kind = prop["type"]
+        if kind == "number":
+            field: forms.Field = forms.FloatField(label=label, required=False)
+        elif kind == "boolean":
+            field = forms.BooleanField(label=label, required=False)
+        elif kind == "date":
+            field = forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        elif kind == "enumeration":
+            field = forms.ChoiceField(label=label, required=False,
+                                      choices=[("", "—"), *[(o, o) for o in prop.get("options") or []]])
+        elif kind == "datetime":
+            field = forms.CharField(label=label, required=False, help_text="With its offset: 2026-12-01T09:30+02:00.")
+        else:
+            field = forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        form.fields[prop["name"]] = field
+    return form
+
+
+def custom_object_values(schema: Any, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """The form's values as the service takes them (JSON types); an empty field clears the property."""
+    values: dict[str, Any] = {}
+    for prop in schema.properties:
+        value = cleaned.get(prop["name"])
+        if prop["type"] == "boolean":
+            values[prop["name"]] = bool(value)
+        elif value in (None, ""):
+            values[prop["name"]] = None
+        elif prop["type"] == "number":
+            values[prop["name"]] = int(value) if float(value).is_integer() else value
+        elif prop["type"] == "date":
+            values[prop["name"]] = value.isoformat()
+        else:
+            values[prop["name"]] = value
+    return values

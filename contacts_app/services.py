@@ -440,6 +440,12 @@ def object_schema_properties_validate(value: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def object_schema_require_admin(user: User) -> None:
+    """Only admins define custom-object types (the API's IsAdminOrReadOnly says the same)."""
+    if not (user.is_active and user.is_staff):
+        raise NotAllowed("PERMISSION_DENIED", "Only an admin may define or change custom object types.")
+
+
 @transaction.atomic
 def object_schema_create(*, name: str, label: str, properties: Any = None) -> ObjectSchema:
     name = name.strip().lower()

@@ -441,3 +441,68 @@ def contact_import_problems(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(import_jobs.contact_import_problems_csv(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
     return response
+
+
+# --- Custom object types (admins) and their records ------------------------------------------------
+
+
+@login_required
+def object_types(request: HttpRequest) -> HttpResponse:
+    schemas = list(ObjectSchema.objects.order_by("label"))
+    return render(request, "contacts/object_types.html", {"schemas": schemas})
+
+
+@login_required
+def object_type_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    schema = get_object_or_404(ObjectSchema, pk=pk) if pk is not None else None
+    try:
+        services.object_schema_require_admin(request.user)
+    except ServiceError as exc:
+        messages.error(request, service_error_text(exc))
+        return redirect("contacts:object-types")
+    if request.method == "POST":
+        form = forms.ObjectSchemaForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if schema is None:
+                    schema = services.object_schema_create(name=data["name"], label=data["label"],
+                                                           properties=data["properties"])
+                else:
+                    services.object_schema_update(schema=schema, data=data)
+            except ServiceError as exc:
+                forms.service_errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Object type “{schema.label}” saved.")
+                return redirect("contacts:objects", schema=schema.name)
+    else:
+        form = forms.ObjectSchemaForm(initial=forms.ObjectSchemaForm.initial_for(schema) if schema else None)
+    context = {"form": form, "schema": schema}
+    return render(request, "contacts/object_type_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def object_form(request: HttpRequest, schema: str, pk: int | None = None) -> HttpResponse:
+    object_schema = get_object_or_404(ObjectSchema, name=schema)
+    record = get_object_or_404(CustomObject, pk=pk, schema=object_schema) if pk is not None else None
+    if request.method == "POST":
+        form = forms.custom_object_form(object_schema, request.POST)
+        if form.is_valid():
+            values = forms.custom_object_values(object_schema, form.cleaned_data)
+            try:
+                if record is None:
+                    record = services.custom_object_create(schema=object_schema, properties=values)
+                else:
+                    services.custom_object_update(record=record, data={"properties": values})
+            except ServiceError as exc:
+                forms.service_errors_to_form(form, exc)
+            else:
+                messages.success(request, f"{record} saved.")
+                return redirect("contacts:object", schema=schema, pk=record.pk)
+    else:
+        form = forms.custom_object_form(object_schema, initial=dict(record.properties) if record else None)
+    back = (reverse("contacts:object", args=[schema, record.pk]) if record
+            else reverse("contacts:objects", args=[schema]))
+    return render(request, "contacts/object_form.html",
+                  {"form": form, "schema": object_schema, "record": record, "back_url": back},
+                  status=400 if form.errors else 200)
