@@ -11,9 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Sisimai (Perl) reads bounces from every kind of mail server in the worker's inbox sync.
+# Sisimai (Perl) reads bounces from every kind of mail server in the worker's inbox sync;
+# GNU gettext compiles the Finnish translation below.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libsisimai-perl \
+    && apt-get install -y --no-install-recommends libsisimai-perl gettext \
     && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first, so a code change does not reinstall them.
@@ -27,8 +28,9 @@ COPY . .
 # Static files are part of the image (WhiteNoise serves them from STATIC_ROOT),
 # so web needs no shared volume for them. var/media must exist and belong to
 # nudge before a named volume is mounted there, or the volume is root-owned.
-# collectstatic needs no key of the deployment: DJANGO_DEBUG=1 lets settings load on the development ones.
+# collectstatic and compilemessages (the .mo files are built, not committed) need no key of the deployment: DJANGO_DEBUG=1 lets settings load on the development ones.
 RUN DJANGO_DEBUG=1 python manage.py collectstatic --noinput \
+    && DJANGO_DEBUG=1 python manage.py compilemessages \
     && mkdir -p /app/var/media \
     && chown -R nudge:nudge /app/var
 
