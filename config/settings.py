@@ -7,6 +7,7 @@ PostgreSQL and Redis for production. See README.md, "Configuration".
 from __future__ import annotations
 
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +23,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("NUDGE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "") or (keys.DEVELOPMENT_SECRET_KEY if DEBUG else "")
+# `manage.py makemigrations`, `makemessages`, `compilemessages` and `collectstatic` read only the code: they
+# sign, encrypt and send nothing, so they run on the development keys (read from this process's own command
+# line, not the environment, so no setting can turn the refusal below off for a web server or a worker).
+CODE_ONLY_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] in (
+    ["makemigrations"], ["makemessages"], ["compilemessages"], ["collectstatic"]
+)
+SECRET_KEY = env_str("SECRET_KEY", "") or (keys.DEVELOPMENT_SECRET_KEY if DEBUG or CODE_ONLY_COMMAND else "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # --- HTTPS ------------------------------------------------------------------------------
@@ -197,10 +204,14 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Secrets at rest and signed links -------------------------------------------
 # Fernet keys for mailbox passwords; the first encrypts, all decrypt (rotation:
 # put the new key first).
-FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or ([keys.DEVELOPMENT_FIELD_KEY] if DEBUG else [])
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or (
+    [keys.DEVELOPMENT_FIELD_KEY] if DEBUG or CODE_ONLY_COMMAND else []
+)
 # Keys for the unsubscribe, open and click links inside emails: the first signs, all verify (rotation: put a
 # new key first, keep the old one as long as LINK_MAX_AGE_DAYS so links already sent keep working).
-LINK_SIGNING_KEYS = env_list("LINK_SIGNING_KEYS", []) or ([keys.DEVELOPMENT_LINK_KEY] if DEBUG else [])
+LINK_SIGNING_KEYS = env_list("LINK_SIGNING_KEYS", []) or (
+    [keys.DEVELOPMENT_LINK_KEY] if DEBUG or CODE_ONLY_COMMAND else []
+)
 # A link inside an email stops working this long after the email was rendered.
 LINK_MAX_AGE_DAYS = env_int("LINK_MAX_AGE_DAYS", 365)
 # Outside DEBUG Nudge refuses to start on the published development keys, and derives none from SECRET_KEY.
@@ -212,7 +223,7 @@ _missing_keys = [
 ]
 if SECRET_KEY == keys.DEVELOPMENT_SECRET_KEY and not DEBUG:
     _missing_keys.insert(0, "SECRET_KEY (not the development default)")
-if _missing_keys:
+if _missing_keys and not CODE_ONLY_COMMAND:
     raise ImproperlyConfigured(keys.missing_keys_message(_missing_keys))
 
 # --- Mailbox servers --------------------------------------------------------------------

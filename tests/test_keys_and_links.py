@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import signing
 
 from config import keys
@@ -57,6 +58,27 @@ def test_debug_runs_on_the_development_keys():
     started = _start(DJANGO_DEBUG="1")
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == keys.DEVELOPMENT_SECRET_KEY[:12]
+
+
+def _manage(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key not in (*KEYS, "DJANGO_DEBUG")}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, check=False,
+        cwd=settings.BASE_DIR,
+    )
+
+
+def test_checking_for_missing_migrations_needs_no_deployment_keys():
+    checked = _manage("makemigrations", "--check", "--dry-run")
+    assert checked.returncode == 0, checked.stderr
+    assert "No changes detected" in checked.stdout
+
+
+def test_a_command_that_touches_data_still_refuses_without_keys():
+    started = _manage("migrate", "--plan")
+    assert started.returncode != 0
+    assert "must be set when DJANGO_DEBUG is off" in started.stderr
 
 
 def test_the_legacy_command_prints_the_key_older_versions_derived_from_the_secret_key():
